@@ -1,0 +1,198 @@
+// The command line, shaped like nginx's (src/core/nginx.c ngx_get_options):
+//   edge [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { loadConfig, resolveConfFile, testConfig, unimplementedWarning, type LoadOptions } from './conf/check.js'
+import { ConfError, EdgeError } from './core/errors.js'
+import { Logger } from './core/log.js'
+
+export const PROGRAM = 'edge'
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
+
+/** nginx's default -c, relative to the prefix */
+export const DEFAULT_CONF = 'conf/nginx.conf'
+
+const SIGNALS: Record<string, NodeJS.Signals> = { stop: 'SIGTERM', quit: 'SIGQUIT', reopen: 'SIGUSR1', reload: 'SIGHUP' }
+
+export interface CliOptions {
+  help: boolean
+  version: 'none' | 'short' | 'long'
+  test: 'none' | 'test' | 'dump'
+  quiet: boolean
+  signal: string | null
+  prefix: string | null
+  confFile: string | null
+  globals: string | null
+}
+
+export class CliError extends EdgeError {
+  constructor(message: string) {
+    super('ERR_CLI_OPTION', message)
+  }
+}
+
+const VALUE_NAMES: Record<string, string> = { p: 'directory name', c: 'file name', g: 'parameter', s: 'parameter' }
+
+/** Parse argv as nginx does: flags may be grouped (-tq), values attached (-cfile) or next. */
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const o: CliOptions = {
+    help: false, version: 'none', test: 'none', quiet: false, signal: null, prefix: null, confFile: null, globals: null,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (!arg.startsWith('-') || arg.length < 2) throw new CliError(`invalid option: "${arg}"`)
+    for (let j = 1; j < arg.length; j++) {
+      const c = arg[j]
+      if (c === '?' || c === 'h') { o.help = true; continue }
+      if (c === 'v') { if (o.version === 'none') o.version = 'short'; continue }
+      if (c === 'V') { o.version = 'long'; continue }
+      if (c === 't') { if (o.test === 'none') o.test = 'test'; continue }
+      if (c === 'T') { o.test = 'dump'; continue }
+      if (c === 'q') { o.quiet = true; continue }
+      if (c in VALUE_NAMES) {
+        let value = arg.slice(j + 1)
+        if (value === '') {
+          if (i + 1 >= argv.length) throw new CliError(`option "-${c}" requires ${VALUE_NAMES[c]}`)
+          value = argv[++i]
+        }
+        if (c === 'p') o.prefix = value
+        else if (c === 'c') o.confFile = value
+        else if (c === 'g') o.globals = value
+        else {
+          if (!(value in SIGNALS)) throw new CliError(`invalid option: "-s ${value}"`)
+          o.signal = value
+        }
+        break
+      }
+      throw new CliError(`invalid option: "${arg.slice(j)}"`)
+    }
+  }
+  return o
+}
+
+const USAGE = `Usage: ${PROGRAM} [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]
+
+Options:
+  -?,-h         : this help
+  -v            : show version and exit
+  -V            : show version and build details and exit
+  -t            : test configuration and exit
+  -T            : test configuration, dump it and exit
+  -q            : suppress non-error messages during configuration testing
+  -s signal     : send signal to the running node: stop, quit, reopen, reload
+  -p prefix     : set prefix path (default: the current directory)
+  -c filename   : set configuration file (default: ${DEFAULT_CONF})
+  -g directives : set global directives out of configuration file
+`
+
+export interface CliIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+}
+
+/**
+ * Run the command line. Returns the exit code for commands that finish (-t, -v, -s, errors);
+ * null when the node was started and keeps running until a signal.
+ */
+export function main(argv: readonly string[], io: CliIo = processIo): number | null {
+  let opts: CliOptions
+  try {
+    opts = parseArgs(argv)
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err
+    io.stderr(`${PROGRAM}: ${err.message}\n`)
+    return 1
+  }
+  if (opts.version !== 'none') {
+    io.stderr(`${PROGRAM} version: ${PROGRAM}/${VERSION}\n`)
+    if (opts.version === 'long') io.stderr(`built with Node.js ${process.version} (${process.platform}-${process.arch})\n`)
+  }
+  if (opts.help) io.stderr(USAGE)
+  if (opts.version !== 'none' || opts.help) return 0
+
+  const load: LoadOptions = {
+    prefix: resolve(opts.prefix ?? process.cwd()),
+    confFile: opts.confFile ?? DEFAULT_CONF,
+    globals: opts.globals,
+  }
+  if (opts.test !== 'none') return runTest(load, opts, io)
+  if (opts.signal !== null) return sendSignal(load, opts.signal, io)
+  return start(load, io)
+}
+
+function runTest(load: LoadOptions, opts: CliOptions, io: CliIo): number {
+  const result = testConfig(load, PROGRAM)
+  for (const line of result.lines) {
+    const isError = result.exitCode !== 0 || line.includes(': [')
+    if (opts.quiet && !isError) continue
+    io.stderr(line + '\n')
+  }
+  if (result.exitCode === 0 && opts.test === 'dump' && result.loaded !== null) {
+    for (const src of result.loaded.sources) {
+      io.stdout(`# configuration file ${src.path}:\n${src.text}${src.text.endsWith('\n') ? '' : '\n'}\n`)
+    }
+  }
+  return result.exitCode
+}
+
+function sendSignal(load: LoadOptions, signal: string, io: CliIo): number {
+  let pidPath: string
+  try {
+    pidPath = loadConfig(load).tree.pidPath
+  } catch (err) {
+    if (!(err instanceof ConfError)) throw err
+    io.stderr(`${PROGRAM}: ${err.format()}\n`)
+    return 1
+  }
+  let pid: number
+  try {
+    pid = Number(readFileSync(pidPath, 'utf8').trim())
+  } catch (err) {
+    io.stderr(`${PROGRAM}: [error] open() "${pidPath}" failed (${(err as NodeJS.ErrnoException).code})\n`)
+    return 1
+  }
+  if (!Number.isInteger(pid) || pid <= 0) {
+    io.stderr(`${PROGRAM}: [error] invalid PID number "${pid}" in "${pidPath}"\n`)
+    return 1
+  }
+  try {
+    process.kill(pid, SIGNALS[signal])
+  } catch (err) {
+    io.stderr(`${PROGRAM}: [alert] kill(${pid}, ${SIGNALS[signal]}) failed (${(err as NodeJS.ErrnoException).code})\n`)
+    return 1
+  }
+  return 0
+}
+
+function start(load: LoadOptions, io: CliIo): number | null {
+  let loaded
+  try {
+    loaded = loadConfig(load)
+  } catch (err) {
+    if (!(err instanceof ConfError)) throw err
+    io.stderr(`${PROGRAM}: ${err.format()}\n`)
+    return 1
+  }
+  const log = new Logger(loaded.tree.errorLogs)
+  const warn = unimplementedWarning(loaded.unimplemented)
+  if (warn !== null) log.warn(warn.slice('[warn] '.length))
+  log.notice(`${PROGRAM}/${VERSION} started with ${resolveConfFile(load.prefix, load.confFile)}`)
+  // Until the listeners exist (the live node), the process only waits to be told to stop.
+  const idle = setInterval(() => {}, 2 ** 31 - 1)
+  const stop = (signal: string): void => {
+    log.notice(`signal ${signal} received, exiting`)
+    clearInterval(idle)
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGQUIT', () => stop('SIGQUIT'))
+  return null
+}

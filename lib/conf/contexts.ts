@@ -1,0 +1,308 @@
+// Applying statements to scopes (the one checking dispatcher, ngx_conf_handler's order of
+// checks), then merging each branch of scopes into the typed tree with PingOS's defaults.
+import { isAbsolute, join } from 'node:path'
+import { ConfError, type ConfLocation } from '../core/errors.js'
+import type { Statement } from './ast.js'
+import { DIRECTIVES } from './directives.js'
+import type { ConfLoader } from './load.js'
+import {
+  EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_SRV, Scope, at, type ContextBit,
+} from './scope.js'
+import type {
+  AccessRule, AddHeader, AppConf, ErrorLogConf, EventsConf, HttpConf, HttpListen, HttpServerConf,
+  LocationConf, LocationHandler, LocationModifier, MainConf, NotifyConf, RelayConf, ResolverConf,
+  RtmpConf, RtmpListen, RtmpListener, RtmpServerConf,
+} from './tree.js'
+import { parseListenAddress, type ListenAddress } from './values.js'
+
+/** Directives written in the config that edge accepts but does not act on, first use of each. */
+export type Unimplemented = Map<string, ConfLocation>
+
+/**
+ * Apply statements to a scope in order, expanding `include` where it stands, so that errors
+ * come out in the order nginx would report them.
+ */
+export function applyStatements(
+  statements: readonly Statement[],
+  scope: Scope,
+  loader: ConfLoader,
+  unimplemented: Unimplemented,
+): void {
+  for (const stmt of statements) {
+    const rows = DIRECTIVES.get(stmt.name)
+    if (rows === undefined) throw new ConfError(at(stmt), `unknown directive "${stmt.name}"`)
+    const row = rows.find((r) => (r.ctx & scope.ctx) !== 0)
+    if (row === undefined) throw new ConfError(at(stmt), `"${stmt.name}" directive is not allowed here`)
+    if (row.block === undefined && stmt.block !== null) {
+      throw new ConfError(at(stmt), `directive "${stmt.name}" is not terminated by ";"`)
+    }
+    if (row.block !== undefined && stmt.block === null) {
+      throw new ConfError(at(stmt), `directive "${stmt.name}" has no opening "{"`)
+    }
+    if (stmt.args.length < row.args[0] || stmt.args.length > row.args[1]) {
+      throw new ConfError(at(stmt), `invalid number of arguments in "${stmt.name}" directive`)
+    }
+    if (stmt.name === 'include') {
+      applyStatements(loader.include(stmt), scope, loader, unimplemented)
+      continue
+    }
+    row.set(scope, stmt)
+    if (!row.runtime && !unimplemented.has(stmt.name)) unimplemented.set(stmt.name, at(stmt))
+    if (row.block === undefined || row.block === 'free') continue
+    const ctx = typeof row.block === 'function' ? row.block(scope.ctx) : row.block
+    const label = row.label?.(stmt) ?? stmt.args.join(' ')
+    if (ctx === HTTP_LOC) checkLocation(scope, stmt, label)
+    const child = new Scope(ctx, scope, stmt, label)
+    applyStatements(stmt.block ?? [], child, loader, unimplemented)
+  }
+}
+
+// ngx_http_core_location: no two identical locations in one block; a nested prefix location
+// must lie inside its parent.
+function checkLocation(parent: Scope, stmt: Statement, label: string): void {
+  if (parent.childrenOf(HTTP_LOC).some((c) => c.label === label)) {
+    throw new ConfError(at(stmt), `duplicate location "${label.slice(label.indexOf(' ') + 1)}"`)
+  }
+  if (parent.ctx === HTTP_LOC && label.startsWith(' ') && parent.label.startsWith(' ')) {
+    const path = label.slice(1)
+    const outer = parent.label.slice(1)
+    if (!path.startsWith(outer)) throw new ConfError(at(stmt), `location "${path}" is outside location "${outer}"`)
+  }
+}
+
+// ---- merge into the typed tree -------------------------------------------------------------
+
+const SEC = 1000
+
+/** Build the typed tree from the main scope; `prefix` and `confFile` are absolute. */
+export function buildTree(main: Scope, prefix: string, confFile: string): MainConf {
+  const confDir = confFile.slice(0, confFile.lastIndexOf('/') + 1)
+  const events = main.childrenOf(EVENTS)[0] ?? new Scope(EVENTS, main, null)
+  const rtmpScope = main.childrenOf(RTMP)[0]
+  const httpScope = main.childrenOf(HTTP)[0]
+  const rtmp = rtmpScope === undefined ? null : buildRtmp(rtmpScope)
+  const http = httpScope === undefined ? null : buildHttp(httpScope, prefix, confDir)
+  if (http !== null) checkFlvRelations(http, rtmp)
+  const errorLogs = main.get<{ path: string, level: ErrorLogConf['level'] }[]>('error_log', [])
+    .map((l) => ({ path: l.path === 'stderr' ? 'stderr' : underPrefix(prefix, l.path), level: l.level }))
+  return {
+    prefix,
+    confFile,
+    daemon: main.get('daemon', true),
+    masterProcess: main.get('master_process', true),
+    workerProcesses: main.get<number | 'auto'>('worker_processes', 1),
+    pidPath: underPrefix(prefix, main.get('pid', 'logs/edge.pid')),
+    errorLogs: errorLogs.length > 0 ? errorLogs : [{ path: 'stderr', level: 'error' }],
+    connectTimeoutMs: main.get('connect_timeout', 3 * SEC),
+    sendTimeoutMs: main.get('send_timeout', 10 * SEC),
+    headerTimeoutMs: main.get('header_timeout', 10 * SEC),
+    keepaliveMs: main.get('keepalive', 60 * SEC),
+    events: buildEvents(events),
+    rtmp,
+    http,
+  }
+}
+
+function underPrefix(prefix: string, path: string): string {
+  return isAbsolute(path) ? path : join(prefix, path)
+}
+
+function buildEvents(s: Scope): EventsConf {
+  return {
+    workerConnections: s.get('worker_connections', 512),
+    resolver: s.get<ResolverConf | null>('resolver', null),
+    resolverTimeoutMs: s.get('resolver_timeout', 60 * SEC),
+    dynamicRefreshIntervalMs: s.get('dynamic_refresh_interval', 5 * SEC),
+  }
+}
+
+const DEFAULT_RTMP_LISTEN = parseListenAddress('1935', 1935) as ListenAddress
+
+function buildRtmp(rtmp: Scope): RtmpConf {
+  const servers = rtmp.childrenOf(RTMP_SRV).map(buildRtmpServer)
+  const byAddress = new Map<string, { address: ListenAddress, servers: RtmpServerConf[], marked: RtmpServerConf | null }>()
+  for (const srv of servers) {
+    const listens: readonly RtmpListen[] = srv.listens.length > 0
+      ? srv.listens
+      : [{ address: DEFAULT_RTMP_LISTEN, defaultServer: false, where: srv.where }]
+    for (const l of listens) {
+      let entry = byAddress.get(l.address.text)
+      if (entry === undefined) {
+        entry = { address: l.address, servers: [], marked: null }
+        byAddress.set(l.address.text, entry)
+      }
+      if (l.defaultServer) {
+        if (entry.marked !== null) {
+          throw new ConfError(l.where, `a duplicate default server for ${l.address.text}`)
+        }
+        entry.marked = srv
+      }
+      entry.servers.push(srv)
+    }
+  }
+  const listeners: RtmpListener[] = [...byAddress.values()].map((e) => {
+    const defaultServer = e.marked ?? e.servers[0]
+    return { address: e.address, servers: e.servers, defaultServer, serverId: defaultServer.serverId }
+  })
+  return {
+    servers,
+    listeners,
+    staticPullPort: rtmp.get('static_pull_port', '1935'),
+    onProc: rtmp.own<NotifyConf>('on_proc')?.value ?? null,
+    onMaster: rtmp.own<NotifyConf>('on_master')?.value ?? null,
+    fastReload: rtmp.get('fast_reload', false),
+  }
+}
+
+function buildRtmpServer(s: Scope): RtmpServerConf {
+  const apps = s.childrenOf(RTMP_APP).map(buildApp)
+  const star = apps.filter((a) => a.name === '*')
+  const outQueue = s.get('out_queue', 2048)
+  return {
+    listens: s.own<RtmpListen[]>('listen')?.value ?? [],
+    serverNames: s.own<string[]>('server_name')?.value ?? [''],
+    serverId: s.get('serverid', 'default'),
+    applications: apps.filter((a) => a.name !== '*'),
+    starApplication: star.length > 0 ? star[star.length - 1] : null,
+    timeoutMs: s.get('timeout', 60 * SEC),
+    pingMs: s.get('ping', 60 * SEC),
+    pingTimeoutMs: s.get('ping_timeout', 30 * SEC),
+    busy: s.get('busy', false),
+    maxStreams: s.get('max_streams', 64),
+    ackWindow: s.get('ack_window', 5_000_000),
+    chunkSize: s.get('chunk_size', 4096),
+    maxMessageBytes: s.get('max_message', 1024 * 1024),
+    outQueue,
+    outCork: s.get('out_cork', Math.floor(outQueue / 8)),
+    buflenMs: s.get('buflen', 1000),
+    playTimeFix: s.get('play_time_fix', true),
+    publishTimeFix: s.get('publish_time_fix', true),
+    mergeFrame: s.get('merge_frame', 32),
+    tcpNodelay: s.get('tcp_nodelay', true),
+    hevcCodecId: s.get('hevc_codecid', 12),
+    maxConnections: s.get<number | null>('max_connections', null),
+    where: scopeLocation(s),
+  }
+}
+
+function buildApp(a: Scope): AppConf {
+  return {
+    name: a.label,
+    live: a.get('live', false),
+    idleStreams: a.get('idle_streams', true),
+    waitKey: a.get('wait_key', true),
+    waitVideo: a.get('wait_video', false),
+    syncMs: a.get<number | null>('sync', 300),
+    interleave: a.get('interleave', false),
+    bufferMs: a.get('buffer', 0),
+    publishNotify: a.get('publish_notify', false),
+    playRestart: a.get('play_restart', false),
+    dropIdlePublisherMs: a.get<number | null>('drop_idle_publisher', null),
+    cacheTimeMs: a.get('cache_time', 0),
+    sendAll: a.get('send_all', false),
+    lowLatency: a.get('low_latency', false),
+    fixTimestampMs: a.get('fix_timestamp', 10 * SEC),
+    zeroStart: a.get('zero_start', false),
+    meta: a.get('meta', 'on'),
+    relayReconnectMs: a.get('relay_reconnect', 3 * SEC),
+    failedReconnectMs: a.get('failed_reconnect', 50),
+    relayBufferMs: a.get('relay_buffer', 5 * SEC),
+    pull: a.own<RelayConf>('pull')?.value ?? null,
+    pushes: a.own<RelayConf[]>('push')?.value ?? [],
+    notify: {
+      play: a.own<NotifyConf>('on_play')?.value ?? null,
+      publish: a.own<NotifyConf>('on_publish')?.value ?? null,
+      pull: a.own<NotifyConf>('on_pull')?.value ?? null,
+      stream: a.own<NotifyConf>('on_stream')?.value ?? null,
+      record: a.own<NotifyConf>('on_record')?.value ?? null,
+      push: a.own<NotifyConf[]>('on_push')?.value ?? [],
+      meta: a.own<NotifyConf[]>('on_meta')?.value ?? [],
+    },
+    onMetaOnce: a.get('on_meta_once', a.get('oclp_meta_once', true)),
+    onMetaType: a.get('on_meta_type', a.get<'video' | 'audio' | 'both'>('oclp_meta_type', 'video')),
+    ignoreInvalidNotify: a.get('ignore_invalid_notify', false),
+    access: a.concatenated<AccessRule>('access'),
+    where: scopeLocation(a),
+  }
+}
+
+function scopeLocation(s: Scope): ConfLocation {
+  return s.stmt === null ? { file: '', line: 0 } : at(s.stmt)
+}
+
+// ---- http ----------------------------------------------------------------------------------
+
+/** nginx's built-in types when no `types` block applies (ngx_http_core_default_types). */
+const DEFAULT_TYPES: ReadonlyMap<string, string> = new Map([
+  ['html', 'text/html'], ['gif', 'image/gif'], ['jpg', 'image/jpeg'],
+])
+
+const DEFAULT_HTTP_LISTEN = parseListenAddress('80', 80) as ListenAddress
+
+function buildHttp(http: Scope, prefix: string, confDir: string): HttpConf {
+  return { servers: http.childrenOf(HTTP_SRV).map((s) => buildHttpServer(s, prefix, confDir)) }
+}
+
+function buildHttpServer(s: Scope, prefix: string, confDir: string): HttpServerConf {
+  const listens = s.own<HttpListen[]>('listen')?.value ?? [
+    { address: DEFAULT_HTTP_LISTEN, ssl: false, defaultServer: false, where: scopeLocation(s) },
+  ]
+  const cert = s.get<string[][]>('ssl_certificate', [])[0]?.[0]
+  const key = s.get<string[][]>('ssl_certificate_key', [])[0]?.[0]
+  const certPath = cert === undefined ? null : underPrefix(confDir, cert)
+  const keyPath = key === undefined ? null : underPrefix(confDir, key)
+  if (listens.some((l) => l.ssl) && certPath === null) {
+    const l = listens.find((x) => x.ssl) as HttpListen
+    throw new ConfError(l.where, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+  }
+  return {
+    listens,
+    serverNames: s.own<string[]>('server_name')?.value ?? [''],
+    sslCertificate: certPath,
+    sslCertificateKey: keyPath,
+    locations: s.childrenOf(HTTP_LOC).map((l) => buildLocation(l, prefix)),
+    where: scopeLocation(s),
+  }
+}
+
+function buildLocation(l: Scope, prefix: string): LocationConf {
+  const space = l.label.indexOf(' ')
+  const alias = l.own<string>('alias')?.value ?? null
+  return {
+    modifier: l.label.slice(0, space) as LocationModifier,
+    path: l.label.slice(space + 1),
+    handler: l.own<LocationHandler>('handler')?.value ?? { kind: 'static' },
+    root: underPrefix(prefix, l.get('root', 'html')),
+    alias: alias === null ? null : underPrefix(prefix, alias),
+    index: l.get<string[][]>('index', [['index.html']]).flat(),
+    addHeaders: l.get<AddHeader[]>('add_header', []),
+    types: l.get<ReadonlyMap<string, string>>('types', DEFAULT_TYPES),
+    defaultType: l.get('default_type', 'text/plain'),
+    chunkedTransferEncoding: l.get('chunked_transfer_encoding', true),
+    locations: l.childrenOf(HTTP_LOC).map((c) => buildLocation(c, prefix)),
+    where: scopeLocation(l),
+  }
+}
+
+/** flv_live names an rtmp listen address (ngx_rtmp_find_related_addr_conf, §1.1). */
+function checkFlvRelations(http: HttpConf, rtmp: RtmpConf | null): void {
+  const known = new Set(rtmp?.listeners.map((l) => l.address.text) ?? [])
+  const visit = (locs: readonly LocationConf[]): void => {
+    for (const loc of locs) {
+      const h = loc.handler
+      if (h.kind === 'flv_live') {
+        const addr = parseListenAddress(h.rtmpListen, 1935)
+        if ('reason' in addr || !known.has(addr.text)) {
+          throw new ConfError(h.where, `Can not find relation port: ${h.rtmpListen}`)
+        }
+      }
+      visit(loc.locations)
+    }
+  }
+  for (const srv of http.servers) visit(srv.locations)
+}
+
+export function newMainScope(): Scope {
+  return new Scope(MAIN as ContextBit, null, null)
+}
+
