@@ -77,7 +77,8 @@ const SEC = 1000
 /** Build the typed tree from the main scope; `prefix` and `confFile` are absolute. */
 export function buildTree(main: Scope, prefix: string, confFile: string): MainConf {
   const confDir = confFile.slice(0, confFile.lastIndexOf('/') + 1)
-  const events = main.childrenOf(EVENTS)[0] ?? new Scope(EVENTS, main, null)
+  const events = main.childrenOf(EVENTS)[0]
+  if (events === undefined) throw new ConfError(null, 'no "events" section in configuration')
   const rtmpScope = main.childrenOf(RTMP)[0]
   const httpScope = main.childrenOf(HTTP)[0]
   const rtmp = rtmpScope === undefined ? null : buildRtmp(rtmpScope)

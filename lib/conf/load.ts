@@ -12,7 +12,7 @@ import type { Statement } from './ast.js'
 /** Deeper nesting than any real config; past it the walk would only risk the stack. */
 export const CONF_MAX_DEPTH = 64
 /** Larger files are refused before parsing (nginx has no limit; see docs/compat.md). */
-export const CONF_MAX_FILE_BYTES = 16 * 1024 * 1024
+export const CONF_MAX_FILE_BYTES = 8 * 1024 * 1024
 
 const ERRNO: Record<string, [number, string]> = {
   ENOENT: [2, 'No such file or directory'],
@@ -147,7 +147,8 @@ function readConfText(path: string, where: ConfLocation | null): string {
   try {
     const size = statSync(path).size
     if (size > CONF_MAX_FILE_BYTES) {
-      throw new ConfError(where, `configuration file "${path}" is too large (${size} bytes, at most ${CONF_MAX_FILE_BYTES})`,
+      throw new ConfError(where ?? { file: path, line: 1 },
+        `configuration file "${path}" is too large (${size} bytes, at most ${CONF_MAX_FILE_BYTES})`,
         'emerg', 'ERR_CONF_FILE')
     }
     buf = readFileSync(path)

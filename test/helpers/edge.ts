@@ -17,16 +17,27 @@ export interface RunResult {
 
 /** Run `edge <args>` to completion; kills it (by PID) and rejects after `timeoutMs`. */
 export function runEdge(args: readonly string[], opts: { cwd?: string, timeoutMs?: number } = {}): Promise<RunResult> {
+  return runProcess(process.execPath, [edgeBin, ...args], opts)
+}
+
+/** Run any command to completion, output captured; killed by PID after `timeoutMs`. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  opts: { cwd?: string, timeoutMs?: number } = {},
+): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 20_000
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [edgeBin, ...args], { cwd: opts.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+    // tap injects its NODE_OPTIONS into every child; `env -u` (which execs, keeping the PID)
+    // keeps the process under test free of the runner's hooks.
+    const child = spawn('env', ['-u', 'NODE_OPTIONS', command, ...args], { cwd: opts.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`edge ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`))
+      reject(new Error(`${command} ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`))
     }, timeoutMs)
     child.on('error', (err) => { clearTimeout(timer); reject(err) })
     child.on('close', (code, signal) => {
