@@ -1,0 +1,149 @@
+// The typed tree: PingOS defaults, inheritance rtmp → server → application and
+// http → server → location, application *, serverid per listening address, parsed values.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig } from '../../lib/conf/check.js'
+import type { AppConf, MainConf, RtmpServerConf } from '../../lib/conf/tree.js'
+import { parseSize, parseTimeMs } from '../../lib/conf/values.js'
+import { selectServer } from '../../lib/core/vhost.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'edge-tree-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+
+function load(text: string): MainConf {
+  const file = join(dir, `c${n++}.conf`)
+  writeFileSync(file, 'events {}\n' + text)
+  return loadConfig({ prefix: dir, confFile: file, globals: null }).tree
+}
+
+function app(tree: MainConf, server: number, name: string): AppConf {
+  const srv = tree.rtmp?.servers[server] as RtmpServerConf
+  const found = name === '*' ? srv.starApplication : srv.applications.find((a) => a.name === name)
+  if (found == null) throw new Error(`no application ${name}`)
+  return found
+}
+
+t.test('values: nginx time and size syntax', async (t) => {
+  t.equal(parseTimeMs('3'), 3000, 'a bare number is seconds')
+  t.equal(parseTimeMs('500ms'), 500)
+  t.equal(parseTimeMs('1m30s'), 90_000)
+  t.equal(parseTimeMs('1h'), 3_600_000)
+  t.equal(parseTimeMs('2d'), 172_800_000)
+  t.equal(parseTimeMs('1s1m'), null, 'units must decrease')
+  t.equal(parseTimeMs('5x'), null)
+  t.equal(parseTimeMs(''), null)
+  t.equal(parseSize('6291456'), 6291456)
+  t.equal(parseSize('64k'), 65536)
+  t.equal(parseSize('6M'), 6 * 1024 * 1024)
+  t.equal(parseSize('1g'), null, 'g is for offsets only')
+})
+
+t.test('PingOS defaults (§1.5, §1.6, §1.10)', async (t) => {
+  const tree = load('rtmp { server { application live { } } }')
+  const srv = tree.rtmp?.servers[0] as RtmpServerConf
+  t.match(srv, {
+    serverId: 'default', timeoutMs: 60_000, pingMs: 60_000, pingTimeoutMs: 30_000, maxStreams: 64,
+    ackWindow: 5_000_000, chunkSize: 4096, maxMessageBytes: 1024 * 1024, outQueue: 2048, outCork: 256,
+    playTimeFix: true, publishTimeFix: true, mergeFrame: 32, hevcCodecId: 12,
+  })
+  t.same(tree.rtmp?.listeners.map((l) => l.address.text), ['0.0.0.0:1935'], 'no listen → 0.0.0.0:1935')
+  t.match(app(tree, 0, 'live'), {
+    live: false, idleStreams: true, waitKey: true, waitVideo: false, syncMs: 300, cacheTimeMs: 0,
+    sendAll: false, lowLatency: false, fixTimestampMs: 10_000, meta: 'on', relayReconnectMs: 3000,
+    failedReconnectMs: 50, relayBufferMs: 5000, pull: null, pushes: [], onMetaOnce: true, onMetaType: 'video',
+  })
+  t.equal(tree.daemon, true)
+  t.same(tree.errorLogs, [{ path: 'stderr', level: 'error' }])
+})
+
+t.test('inheritance rtmp → server → application', async (t) => {
+  const tree = load(`rtmp {
+    cache_time 2s; timeout 10s; live on;
+    allow play 10.0.0.0/8;
+    server {
+      listen 1935; cache_time 3s; chunk_size 60000;
+      deny play all;
+      application a { }
+      application b { cache_time 500ms; live off; allow publish 127.0.0.1; }
+    }
+    server { listen 1936; application c { } }
+  }`)
+  t.equal(app(tree, 0, 'a').cacheTimeMs, 3000, 'server overrides rtmp')
+  t.equal(app(tree, 0, 'b').cacheTimeMs, 500, 'application overrides server')
+  t.equal(app(tree, 1, 'c').cacheTimeMs, 2000, 'rtmp level reaches every server')
+  t.equal(app(tree, 0, 'a').live, true)
+  t.equal(app(tree, 0, 'b').live, false)
+  t.equal(tree.rtmp?.servers[1].timeoutMs, 10_000)
+  t.equal(tree.rtmp?.servers[0].chunkSize, 60000)
+  t.same(app(tree, 0, 'b').access.map((r) => [r.allow, r.action, r.match.kind]),
+    [[true, 'play', 'ipv4'], [false, 'play', 'all'], [true, 'publish', 'ipv4']], 'access rules parent first')
+})
+
+t.test('application * and serverid per listening address (§1.9)', async (t) => {
+  const tree = load(`rtmp {
+    server { listen 1935; serverid a; server_name a.test; application * { live on; } application * { live off; } }
+    server { listen 1935; serverid b; server_name b.test *.b.test; application live { } }
+    server { listen 1936; serverid c; listen 1937 default_server; }
+  }`)
+  t.equal(app(tree, 0, '*').live, false, 'the last * wins')
+  const l1935 = tree.rtmp?.listeners.find((l) => l.address.text === '0.0.0.0:1935')
+  t.equal(l1935?.serverId, 'a', 'the default server of the address gives the serverid')
+  t.equal(l1935?.servers.length, 2)
+  const s = tree.rtmp?.servers ?? []
+  t.equal(selectServer(s.slice(0, 2), s[0], 'b.test'), s[1])
+  t.equal(selectServer(s.slice(0, 2), s[0], 'x.b.test'), s[1], 'leading wildcard')
+  t.equal(selectServer(s.slice(0, 2), s[0], 'nope'), s[0], 'no match → default server')
+  t.equal(tree.rtmp?.listeners.find((l) => l.address.text === '0.0.0.0:1937')?.defaultServer, s[2])
+})
+
+t.test('pull, push and notify values', async (t) => {
+  const tree = load(`rtmp { server { application live {
+    pull rtmp://127.0.0.1:1937 RTMP://core:1936 http://10.0.0.1 domain=core.example.com APP=live pargs=a=b;
+    push rtmp://10.0.0.2/live/x name=s;
+    push rtmp://10.0.0.3:1940;
+    on_pull http://127.0.0.1:6080/n?k=v stage=start,update,done update=2 timeout=1s args=sid=$serverid&$pargs&t=$parg_tok groupid=g1;
+    on_play http://127.0.0.1:6080/p;
+  } } }`)
+  const a = app(tree, 0, 'live')
+  t.same(a.pull?.urls.map((u) => [u.scheme, u.host, u.port]),
+    [['rtmp', '127.0.0.1', 1937], ['rtmp', 'core', 1936], ['http', '10.0.0.1', 80]])
+  t.match(a.pull, { domain: 'core.example.com', app: 'live', name: '', pargs: 'a=b', referer: '', userAgent: '' })
+  t.same(a.pushes.map((p) => [p.urls[0].port, p.name]), [[1935, 's'], [1940, '']])
+  t.match(a.notify.pull, {
+    url: 'http://127.0.0.1:6080/n?k=v', stages: { update: true, done: true }, updateMs: 2000, timeoutMs: 1000, groupId: 'g1',
+    parsed: { host: '127.0.0.1', port: 6080, path: '/n', query: 'k=v' },
+  })
+  t.same(a.notify.pull?.args?.template,
+    ['sid=', { variable: 'serverid' }, '&', { variable: 'pargs' }, '&t=', { variable: 'parg_tok' }])
+  t.match(a.notify.play, { stages: { update: false, done: false }, timeoutMs: 3000, updateMs: 60_000, args: null })
+})
+
+t.test('http: locations, flv_live, inheritance and paths', async (t) => {
+  const tree = load(`rtmp { server { listen 127.0.0.1:19351; } }
+  http {
+    chunked_transfer_encoding off;
+    add_header X-A 1;
+    server {
+      listen 8080;
+      location / { root www; }
+      location /flv { flv_live 127.0.0.1:19351 app=live audio=0; add_header X-B 2 always; }
+      location /live { flv_live 127.0.0.1:19351; chunked_transfer_encoding on; }
+      location ~ \\.m3u8$ { types { application/vnd.apple.mpegurl m3u8; } }
+      location /stat { rtmp_stat all; }
+    }
+  }`)
+  const locs = tree.http?.servers[0].locations ?? []
+  t.same(locs.map((l) => [l.modifier, l.path, l.handler.kind]),
+    [['', '/', 'static'], ['', '/flv', 'flv_live'], ['', '/live', 'flv_live'], ['~', '\\.m3u8$', 'static'], ['', '/stat', 'rtmp_stat']])
+  t.match(locs[1].handler, { rtmpListen: '127.0.0.1:19351', app: 'live', audio: false, video: true })
+  t.same(locs[1].addHeaders, [{ name: 'X-B', value: '2', always: true }], 'add_header of the level replaces the parent list')
+  t.same(locs[0].addHeaders, [{ name: 'X-A', value: '1', always: false }], 'inherited when the level has none')
+  t.equal(locs[1].chunkedTransferEncoding, false)
+  t.equal(locs[2].chunkedTransferEncoding, true)
+  t.equal(locs[0].root, join(dir, 'www'), 'root resolves against the prefix')
+  t.equal(locs[3].types.get('m3u8'), 'application/vnd.apple.mpegurl')
+  t.equal(tree.http?.servers[0].listens[0].address.text, '0.0.0.0:8080')
+})
