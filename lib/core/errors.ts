@@ -9,6 +9,14 @@ export type ErrorCode =
   | 'ERR_CONF_FILE'
   | 'ERR_CONF_INCLUDE_CYCLE'
   | 'ERR_CLI_OPTION'
+  | 'ERR_AMF_DECODE'
+  | 'ERR_RTMP_HANDSHAKE'
+  | 'ERR_RTMP_CHUNK'
+  | 'ERR_RTMP_MESSAGE'
+  | 'ERR_RTMP_COMMAND'
+  | 'ERR_RTMP_TIMEOUT'
+  | 'ERR_FLV_FORMAT'
+  | 'ERR_HTTP_REQUEST'
 
 export class EdgeError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -50,3 +58,6 @@ export class ConfError extends EdgeError {
 export function formatLocation(where: ConfLocation): string {
   return where.file === '' ? 'command line' : `${where.file}:${where.line}`
 }
+
+/** A peer broke its protocol: closes that one session, with one log line. */
+export class ProtocolError extends EdgeError {}
