@@ -1,10 +1,12 @@
 // The command line, shaped like nginx's (src/core/nginx.c ngx_get_options):
 //   edge [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { loadConfig, resolveConfFile, testConfig, unimplementedWarning, type LoadOptions } from './conf/check.js'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { loadConfig, testConfig, unimplementedWarning, type LoadOptions } from './conf/check.js'
 import { ConfError, EdgeError } from './core/errors.js'
 import { Logger } from './core/log.js'
+import { errnoText } from './conf/load.js'
+import { EdgeNode } from './server.js'
 
 export const PROGRAM = 'edge'
 
@@ -181,18 +183,37 @@ function start(load: LoadOptions, io: CliIo): number | null {
     io.stderr(`${PROGRAM}: ${err.format()}\n`)
     return 1
   }
-  const log = new Logger(loaded.tree.errorLogs)
+  const tree = loaded.tree
+  const log = new Logger(tree.errorLogs)
   const warn = unimplementedWarning(loaded.unimplemented)
   if (warn !== null) log.warn(warn.slice('[warn] '.length))
-  log.notice(`${PROGRAM}/${VERSION} started with ${resolveConfFile(load.prefix, load.confFile)}`)
-  // Until the listeners exist (the live node), the process only waits to be told to stop.
-  const idle = setInterval(() => {}, 2 ** 31 - 1)
-  const stop = (signal: string): void => {
-    log.notice(`signal ${signal} received, exiting`)
-    clearInterval(idle)
+  const node = new EdgeNode(tree, log, `${PROGRAM}/${VERSION}`)
+  const fail = (message: string): void => {
+    log.log('emerg', message)
+    if (!tree.errorLogs.some((l) => l.path === 'stderr')) io.stderr(`${PROGRAM}: [emerg] ${message}\n`)
+    process.exitCode = 1
   }
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGINT', () => stop('SIGINT'))
-  process.once('SIGQUIT', () => stop('SIGQUIT'))
+  node.start().then(() => {
+    try {
+      mkdirSync(dirname(tree.pidPath), { recursive: true })
+      writeFileSync(tree.pidPath, `${process.pid}\n`)
+    } catch (err) {
+      fail(`open() "${tree.pidPath}" failed ${errnoText(err)}`)
+      void node.stop()
+      return
+    }
+    log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
+    const stop = (signal: string, graceful: boolean): void => {
+      log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
+      rmSync(tree.pidPath, { force: true })
+      void (graceful ? node.quit() : node.stop())
+    }
+    process.once('SIGTERM', () => stop('SIGTERM', false))
+    process.once('SIGINT', () => stop('SIGINT', false))
+    process.once('SIGQUIT', () => stop('SIGQUIT', true))
+  }, (err: NodeJS.ErrnoException & { address?: string, port?: number }) => {
+    const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
+    fail(`${what} ${errnoText(err)}`)
+  })
   return null
 }

@@ -1,0 +1,297 @@
+// One live stream: a publisher slot (priorities, §7.2), its metadata and sequence headers,
+// the GOP cache, and the players. The stream does not know which protocol a player speaks:
+// it hands each sink a Frame, and the sink writes that frame's encoding for its format.
+//
+//   publisher ──► publish(msg) ──► Frame (classified once) ──► GOP cache
+//                                      │
+//                                      └──► for each player: metadata? headers? drop? ──► sink.writeFrame(frame)
+//                                                                                      (frame.rtmp / frame.flv,
+//                                                                                       encoded once, shared)
+import type { MetaMode } from '../conf/tree.js'
+import type { MediaMessage } from '../media/message.js'
+import { Frame } from './frame.js'
+import { GopCache } from './gop-cache.js'
+import { readMetadata, rebuildMetadata, stripSetDataFrame } from './metadata.js'
+import type { OutputFormat } from './frame.js'
+
+const MiB = 1024 * 1024
+
+/** A player whose unsent output passes this drops frames until the next keyframe. */
+export const PLAYER_SOFT_BYTES = 2 * MiB
+/** A player whose unsent output passes this is disconnected, alone. */
+export const PLAYER_HARD_BYTES = 8 * MiB
+
+/** What a stream needs to know of a player's connection. */
+export interface Sink {
+  readonly format: OutputFormat
+  /** bytes written and not yet taken by the kernel */
+  readonly queuedBytes: number
+  /** write the frame's encoding for this sink's format */
+  writeFrame(frame: Frame): void
+  /** the stream has media (RTMP: User Control StreamBegin) */
+  streamBegin(): void
+  /** the publisher left (RTMP: User Control StreamEOF) */
+  streamEof(): void
+  /** the stream gives up on this player: slow past the hard limit, or no publisher with idle_streams off */
+  close(reason: string): void
+}
+
+export interface PublisherHandle {
+  /** pubpri: higher wins; pull legs use -1 */
+  readonly priority: number
+}
+
+/** The application settings a stream works by (from AppConf and its server). */
+export interface LiveOptions {
+  readonly cacheTimeMs: number
+  readonly sendAll: boolean
+  readonly lowLatency: boolean
+  readonly waitKey: boolean
+  readonly waitVideo: boolean
+  readonly idleStreams: boolean
+  readonly meta: MetaMode
+  readonly outQueue: number
+  readonly chunkSize: number
+  readonly hevcCodecId: number
+  /** the `Server` value of rebuilt onMetaData */
+  readonly serverName: string
+}
+
+export class Player {
+  videoStarted = false
+  audioStarted = false
+  metaVersion = -1
+  /** over the soft limit: skipping frames until the next keyframe */
+  dropping = false
+  /** with the GOP cache and send_all off: seq of the next cached frame owed, -1 when live */
+  cursor = -1
+  dropped = 0
+
+  constructor(readonly sink: Sink) {}
+}
+
+export class LiveStream {
+  readonly players: Player[] = []
+  private readonly publishers: PublisherHandle[] = []
+  private activePublisher: PublisherHandle | null = null
+  private metadata: Frame | null = null
+  private metaVersion = 0
+  private audioHeader: Frame | null = null
+  private videoHeader: Frame | null = null
+  private readonly cache: GopCache | null
+  /** the active publisher has sent audio or video */
+  private mediaStarted = false
+  readonly createdAt = Date.now()
+
+  constructor(readonly key: string, readonly opts: LiveOptions) {
+    this.cache = opts.cacheTimeMs > 0 ? new GopCache(opts.cacheTimeMs, opts.outQueue) : null
+  }
+
+  get hasPublisher(): boolean {
+    return this.publishers.length > 0
+  }
+
+  get isEmpty(): boolean {
+    return this.players.length === 0 && this.publishers.length === 0
+  }
+
+  /** Media has arrived from the current publisher (what StreamBegin announces). */
+  get isActive(): boolean {
+    return this.mediaStarted
+  }
+
+  isPublishing(p: PublisherHandle): boolean {
+    return this.activePublisher === p
+  }
+
+  /** Join as publisher; false when one of the same priority exists (NetStream.Publish.BadName). */
+  addPublisher(p: PublisherHandle): boolean {
+    if (this.publishers.some((x) => x.priority === p.priority)) return false
+    this.publishers.push(p)
+    this.electPublisher()
+    return true
+  }
+
+  removePublisher(p: PublisherHandle): void {
+    const i = this.publishers.indexOf(p)
+    if (i === -1) return
+    this.publishers.splice(i, 1)
+    this.electPublisher()
+  }
+
+  // The highest priority publisher feeds the players; the earliest among equals (§7.2).
+  private electPublisher(): void {
+    let best: PublisherHandle | null = null
+    for (const p of this.publishers) if (best === null || p.priority > best.priority) best = p
+    if (best === this.activePublisher) return
+    const hadMedia = this.mediaStarted
+    this.activePublisher = best
+    this.resetMedia()
+    if (hadMedia) {
+      for (const pl of [...this.players]) {
+        pl.sink.streamEof()
+        if (best === null && !this.opts.idleStreams) pl.sink.close('publisher gone, idle_streams off')
+      }
+    }
+  }
+
+  private resetMedia(): void {
+    this.mediaStarted = false
+    this.metadata = null
+    this.audioHeader = null
+    this.videoHeader = null
+    this.cache?.clear()
+    for (const pl of this.players) {
+      pl.videoStarted = false
+      pl.audioStarted = false
+      pl.cursor = -1
+      pl.dropping = false
+    }
+  }
+
+  /** A data message (onMetaData, @setDataFrame) from a publisher. */
+  publishData(p: PublisherHandle, msg: MediaMessage): void {
+    if (p !== this.activePublisher || this.opts.meta === 'off') return
+    const body = stripSetDataFrame(msg.payload)
+    if (body === null) return
+    const payload = this.opts.meta === 'copy' ? body : rebuildMetadata(readMetadata(body), this.opts.serverName)
+    this.metadata = new Frame({ typeId: msg.typeId, timestamp: 0, payload }, this.opts.chunkSize, this.opts.hevcCodecId)
+    this.metaVersion++
+  }
+
+  /** An audio or video message from a publisher. */
+  publish(p: PublisherHandle, msg: MediaMessage): void {
+    if (p !== this.activePublisher || msg.payload.length === 0) return
+    const frame = new Frame(msg, this.opts.chunkSize, this.opts.hevcCodecId)
+    if (!this.mediaStarted) {
+      this.mediaStarted = true
+      for (const pl of this.players) pl.sink.streamBegin()
+    }
+    if (frame.sequenceHeader) {
+      if (frame.isVideo) this.videoHeader = frame
+      else this.audioHeader = frame
+      // players already past their track start get the new header (codec change)
+      for (const pl of this.players) {
+        if ((frame.isVideo ? pl.videoStarted : pl.audioStarted) && pl.cursor === -1) this.send(pl, frame)
+      }
+      return
+    }
+    if (this.cache !== null) {
+      this.cache.push(frame)
+      for (let i = 0; i < this.players.length; i++) this.feedCached(this.players[i], frame)
+    } else {
+      for (let i = 0; i < this.players.length; i++) this.feedLive(this.players[i], frame)
+    }
+  }
+
+  /** Add a player: StreamBegin if media flows, then (GOP cache) the cached burst. */
+  addPlayer(sink: Sink): Player {
+    const pl = new Player(sink)
+    this.players.push(pl)
+    if (this.mediaStarted) sink.streamBegin()
+    return pl
+  }
+
+  /** Called once the player's protocol has announced the play (RTMP: after Play.Start). */
+  startPlayer(pl: Player): void {
+    if (this.cache === null || this.cache.size === 0) return
+    this.sendHeaders(pl)
+    const head = this.cache.headSeq
+    const end = this.cache.nextSeq
+    const headTime = (this.cache.get(head) as Frame).timestamp
+    let seq = head
+    for (; seq < end; seq++) {
+      const f = this.cache.get(seq) as Frame
+      if (!this.opts.sendAll && ((f.timestamp - headTime) | 0) >= this.opts.cacheTimeMs) break
+      this.send(pl, f)
+    }
+    pl.cursor = seq < end ? seq : -1
+  }
+
+  removePlayer(pl: Player): void {
+    const i = this.players.indexOf(pl)
+    if (i === -1) return
+    this.players[i] = this.players[this.players.length - 1]
+    this.players.pop()
+  }
+
+  // §7.5: with the cache, players are fed from it; one owed frame per new frame while behind.
+  private feedCached(pl: Player, frame: Frame): void {
+    const cache = this.cache as GopCache
+    if (pl.cursor === -1) {
+      if (!pl.videoStarted && !pl.audioStarted) this.sendHeaders(pl)
+      this.send(pl, frame)
+      return
+    }
+    if (this.opts.lowLatency && frame.keyframe) {
+      pl.cursor = -1
+      this.send(pl, frame)
+      return
+    }
+    if (pl.cursor < cache.headSeq) {
+      // its position was trimmed away: back to the cache head, with the headers again
+      pl.cursor = cache.headSeq
+      this.sendHeaders(pl)
+    }
+    this.send(pl, cache.get(pl.cursor) as Frame)
+    pl.cursor++
+    if (pl.cursor >= cache.nextSeq) pl.cursor = -1
+  }
+
+  // §7.6: without the cache, each track starts at its sequence header; video at a keyframe
+  // (wait_key), audio after video has started (wait_video).
+  private feedLive(pl: Player, frame: Frame): void {
+    if (frame.isVideo) {
+      if (!pl.videoStarted) {
+        if (this.opts.waitKey && !frame.keyframe) return
+        pl.videoStarted = true
+        if (this.videoHeader !== null) this.send(pl, this.videoHeader)
+      }
+    } else if (frame.isAudio) {
+      if (!pl.audioStarted) {
+        if (this.opts.waitVideo && !pl.videoStarted && this.videoHeader !== null) return
+        pl.audioStarted = true
+        if (this.audioHeader !== null) this.send(pl, this.audioHeader)
+      }
+    }
+    this.send(pl, frame)
+  }
+
+  /** Metadata, then the AAC header, then the video header (§7.5 join order). */
+  private sendHeaders(pl: Player): void {
+    if (this.metadata !== null) {
+      pl.sink.writeFrame(this.metadata)
+      pl.metaVersion = this.metaVersion
+    }
+    if (this.audioHeader !== null) this.send(pl, this.audioHeader)
+    if (this.videoHeader !== null) this.send(pl, this.videoHeader)
+    pl.audioStarted = true
+    pl.videoStarted = true
+  }
+
+  // The only write path: metadata first when it changed; bounded output per player.
+  private send(pl: Player, frame: Frame): void {
+    const queued = pl.sink.queuedBytes
+    if (queued > PLAYER_HARD_BYTES) {
+      pl.sink.close(`slow player: ${queued} bytes unsent`)
+      return
+    }
+    if (pl.dropping) {
+      const canResume = frame.keyframe || (frame.isAudio && this.videoHeader === null)
+      if (!canResume || queued > PLAYER_SOFT_BYTES / 2) {
+        pl.dropped++
+        return
+      }
+      pl.dropping = false
+    } else if (queued > PLAYER_SOFT_BYTES && !frame.sequenceHeader) {
+      pl.dropping = true
+      pl.dropped++
+      return
+    }
+    if (pl.metaVersion !== this.metaVersion && this.metadata !== null) {
+      pl.metaVersion = this.metaVersion
+      pl.sink.writeFrame(this.metadata)
+    }
+    pl.sink.writeFrame(frame)
+  }
+}

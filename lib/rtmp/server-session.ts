@@ -1,0 +1,413 @@
+// One RTMP client connection: socket ⇄ handshake ⇄ chunk reader/writer ⇄ commands, joined to
+// the live hub as a publisher or a player (pingos-behaviour.md §7). Every failure closes this
+// session alone, with one log line.
+import type { Socket } from 'node:net'
+import type { AccessRule, AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
+import { EdgeError, ProtocolError } from '../core/errors.js'
+import type { Logger, LogContext } from '../core/log.js'
+import { selectServer } from '../core/vhost.js'
+import type { Frame } from '../live/frame.js'
+import type { Hub } from '../live/hub.js'
+import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
+import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
+import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
+import {
+  ackMessage, connectResultMessage, decodeCommand, readConnect, resultMessage, sampleAccessMessage,
+  setChunkSizeMessage, setPeerBandwidthMessage, splitStreamName, statusMessage, userControlMessage,
+  windowAckSizeMessage, type Command, type ConnectInfo, type StatusLevel,
+} from './commands.js'
+import {
+  MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF0, MSG_DATA_AMF3, MSG_USER_CONTROL, MSG_WINDOW_ACK_SIZE,
+  STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_STREAM_BEGIN, UC_STREAM_EOF,
+} from './constants.js'
+import { ServerHandshake, ServerHandshakeState } from './handshake.js'
+
+/** What a session needs from the node: shared across sessions. */
+export interface RtmpContext {
+  readonly hub: Hub
+  readonly log: Logger
+  /** the next connection number (`clientid`), shared with HTTP */
+  nextSessionId(): number
+  /** live options of an application on a server */
+  liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
+  /** streamKey(serverId, app, name) */
+  streamKey(serverId: string, app: string, name: string): string
+}
+
+/** The app and domain a connect names, normalised as PingOS does (§1.9). */
+export interface ConnectTarget {
+  readonly app: string
+  /** query after "?" in the connect app ($args) */
+  readonly args: string
+  readonly domain: string
+  readonly tcUrl: string
+}
+
+/** §1.9: strip /_definst_ or a trailing /, split at "?", domain from tcUrl, IPv4 vhost reset. */
+export function connectTarget(info: ConnectInfo): ConnectTarget {
+  let app = info.app
+  const q = app.indexOf('?')
+  const args = q === -1 ? '' : app.slice(q + 1)
+  if (q !== -1) app = app.slice(0, q)
+  if (app.endsWith('/_definst_')) app = app.slice(0, -'/_definst_'.length)
+  else if (app.endsWith('/')) app = app.slice(0, -1)
+  const m = /^[A-Za-z]+:\/\/([^/:?]*)(?::\d+)?/.exec(info.tcUrl)
+  let domain = m?.[1] ?? ''
+  let tcUrl = info.tcUrl
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(domain) && app.includes('/')) {
+    const slash = app.indexOf('/')
+    domain = app.slice(0, slash)
+    app = app.slice(slash + 1)
+    tcUrl = `rtmp://${domain}/${app}`
+  }
+  return { app, args, domain, tcUrl }
+}
+
+/** First matching rule decides; no rule matches → allowed (ngx_rtmp_access_module). */
+export function accessAllowed(rules: readonly AccessRule[], action: 'publish' | 'play', addr: string): boolean {
+  const ip = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+  for (const r of rules) {
+    if (r.action !== 'all' && r.action !== action) continue
+    const m = r.match
+    if (m.kind === 'all') return r.allow
+    if (m.kind === 'ipv4') {
+      const parts = ip.split('.').map(Number)
+      if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) continue
+      const value = ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
+      const base = ((m.octets[0] << 24) | (m.octets[1] << 16) | (m.octets[2] << 8) | m.octets[3]) >>> 0
+      const mask = m.bits === 0 ? 0 : (0xffffffff << (32 - m.bits)) >>> 0
+      if (((value & mask) >>> 0) === ((base & mask) >>> 0)) return r.allow
+    } else if (m.kind === 'ipv6' && ip.toLowerCase() === m.address && m.bits === 128) {
+      return r.allow
+    }
+  }
+  return true
+}
+
+const enum Phase {
+  Handshake,
+  Connecting,
+  Connected,
+  Closed,
+}
+
+export class RtmpServerSession implements Sink {
+  readonly format = 'rtmp' as const
+  readonly id: number
+  private phase = Phase.Handshake
+  private readonly handshake = new ServerHandshake()
+  private readonly reader: ChunkReader
+  private server: RtmpServerConf
+  private app: AppConf | null = null
+  private target: ConnectTarget | null = null
+  private stream: LiveStream | null = null
+  private player: Player | null = null
+  private publishing = false
+  /** pubpri of the publish query (§7.2) */
+  priority = 0
+  private bytesIn = 0
+  private lastAckBytes = 0
+  private peerAckWindow = 0
+  private timer: NodeJS.Timeout | null = null
+  /** the duration the timer was armed with */
+  private armedMs = 0
+  private awaitingPing = false
+  private readonly peer: string
+  private readonly ctxLog: LogContext
+
+  constructor(private readonly socket: Socket, private readonly listener: RtmpListener, private readonly ctx: RtmpContext) {
+    this.id = ctx.nextSessionId()
+    this.server = listener.defaultServer
+    this.peer = `${socket.remoteAddress ?? ''}`
+    this.ctxLog = { session: this.id, peer: `${this.peer}:${socket.remotePort ?? 0}` }
+    this.reader = new ChunkReader({
+      maxMessageBytes: this.server.maxMessageBytes,
+      maxStreams: this.server.maxStreams,
+      extendedOnType3: this.server.publishTimeFix,
+      onMessage: (m) => this.onMessage(m),
+    })
+    socket.setNoDelay(this.server.tcpNodelay)
+    socket.on('data', (d: Buffer) => this.onData(d))
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`, 'info'))
+    socket.on('close', () => this.close('client disconnected', 'info'))
+    this.arm(this.server.timeoutMs)
+    ctx.log.info(`client connected to ${listener.address.text}`, this.ctxLog)
+  }
+
+  get queuedBytes(): number {
+    return this.socket.writableLength
+  }
+
+  // ---- input ---------------------------------------------------------------------------------
+
+  private onData(data: Buffer): void {
+    if (this.phase === Phase.Closed) return
+    this.bytesIn += data.length
+    try {
+      if (this.phase === Phase.Handshake) {
+        this.handshake.push(data)
+        for (const out of this.handshake.takeOutput()) this.socket.write(out)
+        if (this.handshake.state !== ServerHandshakeState.DONE) return
+        this.phase = Phase.Connecting
+        this.onInput()
+        const rest = this.handshake.leftover()
+        if (rest.length > 0) this.reader.push(rest)
+      } else {
+        this.onInput()
+        this.reader.push(data)
+      }
+      this.maybeAck()
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof EdgeError) this.close(`${err.message} (${err.code})`, 'error')
+    else this.close(`internal error: ${(err as Error).stack ?? String(err)}`, 'alert')
+  }
+
+  private maybeAck(): void {
+    if (this.peerAckWindow > 0 && this.bytesIn - this.lastAckBytes >= this.peerAckWindow) {
+      this.lastAckBytes = this.bytesIn
+      this.socket.write(ackMessage(this.bytesIn))
+    }
+  }
+
+  private onMessage(m: ChunkMessage): void {
+    switch (m.typeId) {
+      case MSG_AUDIO:
+      case MSG_VIDEO:
+        if (this.publishing) this.stream?.publish(this, m as MediaMessage) // typeId is 8 or 9 here
+        return
+      case MSG_DATA_AMF0:
+      case MSG_DATA_AMF3:
+        if (this.publishing) {
+          // an AMF3 data message is a format byte (0) and then AMF0 values
+          const payload = m.typeId === MSG_DATA_AMF3 ? m.payload.subarray(1) : m.payload
+          this.stream?.publishData(this, { typeId: MSG_DATA_AMF0, timestamp: m.timestamp, payload })
+        }
+        return
+      case MSG_COMMAND_AMF0:
+      case MSG_COMMAND_AMF3:
+        this.onCommand(decodeCommand(m.payload, m.typeId === MSG_COMMAND_AMF3))
+        return
+      case MSG_WINDOW_ACK_SIZE:
+        if (m.payload.length >= 4) this.peerAckWindow = m.payload.readUInt32BE(0)
+        return
+      case MSG_USER_CONTROL:
+        this.onUserControl(m.payload)
+        return
+      default:
+        // Set Chunk Size and Abort are applied by the reader; Ack, Set Peer Bandwidth,
+        // aggregate and shared-object messages need nothing here.
+        return
+    }
+  }
+
+  private onUserControl(p: Buffer): void {
+    if (p.length < 6) throw new ProtocolError('ERR_RTMP_MESSAGE', 'short user control message')
+    const event = p.readUInt16BE(0)
+    if (event === UC_PING_REQUEST) this.socket.write(userControlMessage(UC_PING_RESPONSE, p.readUInt32BE(2), this.server.chunkSize))
+    else if (event === UC_PING_RESPONSE) this.awaitingPing = false
+  }
+
+  private onCommand(cmd: Command): void {
+    if (this.phase === Phase.Connecting) {
+      if (cmd.name !== 'connect') return
+      this.onConnect(cmd)
+      return
+    }
+    switch (cmd.name) {
+      case 'connect':
+        this.close('second connect on one connection', 'error')
+        return
+      case 'createStream':
+        this.socket.write(resultMessage(this.server.chunkSize, cmd.transactionId, null, STREAM_ID))
+        return
+      case 'publish':
+        this.onPublish(cmd)
+        return
+      case 'play':
+        this.onPlay(cmd)
+        return
+      case 'play2':
+        this.leaveStream()
+        this.onPlay(cmd)
+        return
+      case 'deleteStream':
+      case 'closeStream':
+        this.leaveStream()
+        return
+      case 'pause':
+      case 'pauseraw':
+        this.onPause(cmd.args[0] === true)
+        return
+      default:
+        // releaseStream, FCPublish, FCUnpublish, getStreamLength, seek, _checkbw ...: no reply (§7.1)
+        return
+    }
+  }
+
+  private onConnect(cmd: Command): void {
+    const info = readConnect(cmd)
+    const target = connectTarget(info)
+    const server = selectServer(this.listener.servers, this.listener.defaultServer, target.domain)
+    const app = server.applications.find((a) => a.name === target.app) ?? server.starApplication
+    if (app === null) {
+      // PingOS closes the connection without any _error (§1.9, scenario 4)
+      this.close(`connect: no application "${target.app}"`, 'info')
+      return
+    }
+    this.server = server
+    this.app = app
+    this.target = target
+    this.phase = Phase.Connected
+    const cs = server.chunkSize
+    this.socket.cork()
+    this.socket.write(windowAckSizeMessage(server.ackWindow))
+    this.socket.write(setPeerBandwidthMessage(server.ackWindow))
+    this.socket.write(setChunkSizeMessage(cs))
+    this.socket.write(connectResultMessage(cs, cmd.transactionId, info.objectEncoding))
+    this.socket.uncork()
+    this.ctx.log.info(`connect: app='${target.app}' args='${target.args}' flashver='${info.flashVer}' tc_url='${info.tcUrl}'`, this.logCtx())
+  }
+
+  private logCtx(name?: string): LogContext {
+    return { ...this.ctxLog, app: this.target?.app, name }
+  }
+
+  private status(level: StatusLevel, code: string, description: string): void {
+    this.socket.write(statusMessage(this.server.chunkSize, level, code, description))
+  }
+
+  private onPublish(cmd: Command): void {
+    const app = this.app as AppConf
+    if (this.stream !== null) return
+    const { name, args } = splitStreamName(cmd.args[0])
+    const pri = /(?:^|&)pubpri=(-?\d+)/.exec(args)
+    this.priority = pri === null ? 0 : Number(pri[1])
+    if (!app.live) return // live off: nobody joins (§1.6)
+    const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
+      this.ctx.liveOptions(this.server, app))
+    this.stream = stream
+    if (!stream.addPublisher(this)) {
+      this.status('error', 'NetStream.Publish.BadName', 'Already publishing')
+      this.ctx.log.info('publish: already publishing', this.logCtx(name))
+      return
+    }
+    this.publishing = true
+    this.status('status', 'NetStream.Publish.Start', 'Start publishing')
+    this.ctx.log.info(`publish: name='${name}' args='${args}'`, this.logCtx(name))
+    // access runs after Publish.Start, as in PingOS (§0)
+    if (!accessAllowed(app.access, 'publish', this.peer)) this.close('publish denied by access rules', 'info')
+  }
+
+  private onPlay(cmd: Command): void {
+    const app = this.app as AppConf
+    if (this.stream !== null) return
+    const { name, args } = splitStreamName(cmd.args[0])
+    if (!app.live) return
+    const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
+      this.ctx.liveOptions(this.server, app))
+    this.stream = stream
+    if (!stream.hasPublisher && !app.idleStreams) {
+      this.status('error', 'NetStream.Play.StreamNotFound', 'No such stream')
+      this.close(`play: no stream "${name}", idle_streams off`, 'info')
+      return
+    }
+    this.player = stream.addPlayer(this)
+    this.status('status', 'NetStream.Play.Start', 'Start live')
+    this.socket.write(sampleAccessMessage(this.server.chunkSize))
+    this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
+    stream.startPlayer(this.player)
+    if (!accessAllowed(app.access, 'play', this.peer)) this.close('play denied by access rules', 'info')
+  }
+
+  private onPause(pause: boolean): void {
+    const stream = this.stream
+    if (stream === null || this.publishing) return
+    if (pause && this.player !== null) {
+      stream.removePlayer(this.player)
+      this.player = null
+      this.status('status', 'NetStream.Pause.Notify', 'Paused live')
+      this.streamEof()
+    } else if (!pause && this.player === null) {
+      this.status('status', 'NetStream.Unpause.Notify', 'Unpaused live')
+      this.player = stream.addPlayer(this)
+      stream.startPlayer(this.player)
+    }
+  }
+
+  /** closeStream/deleteStream or the end of the connection: leave the live stream. */
+  private leaveStream(): void {
+    const stream = this.stream
+    if (stream === null) return
+    this.stream = null
+    if (this.publishing) {
+      this.publishing = false
+      stream.removePublisher(this)
+      if (this.phase !== Phase.Closed) this.status('status', 'NetStream.Unpublish.Success', 'Stop publishing')
+    }
+    if (this.player !== null) {
+      stream.removePlayer(this.player)
+      this.player = null
+    }
+    this.ctx.hub.release(stream)
+  }
+
+  // ---- Sink: what the live stream calls ------------------------------------------------------
+
+  writeFrame(frame: Frame): void {
+    this.socket.write(frame.rtmp)
+  }
+
+  streamBegin(): void {
+    this.socket.write(userControlMessage(UC_STREAM_BEGIN, STREAM_ID, this.server.chunkSize))
+  }
+
+  streamEof(): void {
+    this.socket.write(userControlMessage(UC_STREAM_EOF, STREAM_ID, this.server.chunkSize))
+  }
+
+  // ---- timers --------------------------------------------------------------------------------
+
+  // One re-armable timer per session: handshake timeout, then ping / ping_timeout (§7.1).
+  private arm(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.armedMs = ms
+    this.timer = ms > 0 ? setTimeout(() => this.onTimer(), ms) : null
+  }
+
+  /** Input arrived: the peer is alive; the ping interval starts again. */
+  private onInput(): void {
+    this.awaitingPing = false
+    if (this.armedMs === this.server.pingMs && this.timer !== null) this.timer.refresh()
+    else this.arm(this.server.pingMs)
+  }
+
+  private onTimer(): void {
+    if (this.phase === Phase.Handshake) {
+      this.close('handshake timed out', 'info')
+      return
+    }
+    if (this.awaitingPing) {
+      this.close('ping timed out', 'info')
+      return
+    }
+    this.awaitingPing = true
+    this.socket.write(userControlMessage(UC_PING_REQUEST, Date.now() >>> 0, this.server.chunkSize))
+    this.arm(this.server.pingTimeoutMs)
+  }
+
+  // ---- end -----------------------------------------------------------------------------------
+
+  close(reason: string, level: 'info' | 'error' | 'alert' = 'info'): void {
+    if (this.phase === Phase.Closed) return
+    this.phase = Phase.Closed
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.leaveStream()
+    this.ctx.log.log(level, `close: ${reason}`, this.logCtx())
+    this.socket.destroy()
+  }
+}
