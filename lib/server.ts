@@ -1,11 +1,15 @@
 // The node: builds the listeners, the live hub and the sessions from the config tree (nginx's
 // "cycle"), and takes them down again.
+import { readFileSync } from 'node:fs'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
-import type { AppConf, MainConf, RtmpServerConf } from './conf/tree.js'
+import { createServer as createTlsServer } from 'node:tls'
+import type { AppConf, HttpServerConf, MainConf, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
 import { Hub, streamKey } from './live/hub.js'
 import type { LiveOptions } from './live/stream.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
+import type { FlvContext } from './http/flv-live.js'
+import { HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
 
 export class EdgeNode {
@@ -14,6 +18,7 @@ export class EdgeNode {
   private readonly sockets = new Set<Socket>()
   private sessionCounter = 0
   private readonly rtmpContext: RtmpContext
+  private readonly flvContext: FlvContext
 
   constructor(private readonly tree: MainConf, private readonly log: Logger, serverName: string) {
     this.rtmpContext = {
@@ -23,6 +28,7 @@ export class EdgeNode {
       liveOptions: (server, app) => liveOptions(server, app, serverName),
       streamKey,
     }
+    this.flvContext = { ...this.rtmpContext, serverName, rtmp: tree.rtmp }
   }
 
   /** Open every listener; rejects (and closes what was opened) if one cannot be bound. */
@@ -35,6 +41,18 @@ export class EdgeNode {
         })
         await this.listen(server, listener.address)
         this.log.notice(`rtmp listening on ${listener.address.text}`)
+      }
+      for (const [address, listener] of httpListeners(this.tree.http?.servers ?? [])) {
+        const onSocket = (socket: Socket): void => {
+          this.track(socket)
+          new HttpConnection(socket, listener, this.flvContext)
+        }
+        const tls = listener.scheme === 'https' ? listener.defaultServer : null
+        const server = tls === null
+          ? createNetServer(onSocket)
+          : createTlsServer({ cert: readFileSync(tls.sslCertificate as string), key: readFileSync(tls.sslCertificateKey ?? tls.sslCertificate as string) }, onSocket)
+        await this.listen(server, address)
+        this.log.notice(`${listener.scheme} listening on ${address.text}`)
       }
     } catch (err) {
       await this.stop()
@@ -88,4 +106,26 @@ export function liveOptions(server: RtmpServerConf, app: AppConf, serverName: st
     hevcCodecId: server.hevcCodecId,
     serverName,
   }
+}
+
+/** Group http servers by listening address: the default_server (or the first) is the default. */
+function httpListeners(servers: readonly HttpServerConf[]): Map<ListenAddress, HttpListener> {
+  const byText = new Map<string, { address: ListenAddress, servers: HttpServerConf[], marked: HttpServerConf | null, ssl: boolean }>()
+  for (const srv of servers) {
+    for (const l of srv.listens) {
+      let e = byText.get(l.address.text)
+      if (e === undefined) {
+        e = { address: l.address, servers: [], marked: null, ssl: false }
+        byText.set(l.address.text, e)
+      }
+      e.servers.push(srv)
+      if (l.defaultServer) e.marked = srv
+      if (l.ssl) e.ssl = true
+    }
+  }
+  const out = new Map<ListenAddress, HttpListener>()
+  for (const e of byText.values()) {
+    out.set(e.address, { servers: e.servers, defaultServer: e.marked ?? e.servers[0], scheme: e.ssl ? 'https' : 'http' })
+  }
+  return out
 }

@@ -1,10 +1,11 @@
 // Applying statements to scopes (the one checking dispatcher, ngx_conf_handler's order of
 // checks), then merging each branch of scopes into the typed tree with PingOS's defaults.
+import { accessSync, constants } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 import { DIRECTIVES } from './directives.js'
-import type { ConfLoader } from './load.js'
+import { errnoText, type ConfLoader } from './load.js'
 import {
   EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_SRV, Scope, at, type ContextBit,
 } from './scope.js'
@@ -252,9 +253,16 @@ function buildHttpServer(s: Scope, prefix: string, confDir: string): HttpServerC
   const key = s.get<string[][]>('ssl_certificate_key', [])[0]?.[0]
   const certPath = cert === undefined ? null : underPrefix(confDir, cert)
   const keyPath = key === undefined ? null : underPrefix(confDir, key)
-  if (listens.some((l) => l.ssl) && certPath === null) {
+  if (listens.some((l) => l.ssl)) {
     const l = listens.find((x) => x.ssl) as HttpListen
-    throw new ConfError(l.where, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+    if (certPath === null) throw new ConfError(l.where, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+    for (const [what, path] of [['certificate', certPath], ['certificate key', keyPath ?? certPath]] as const) {
+      try {
+        accessSync(path, constants.R_OK)
+      } catch (err) {
+        throw new ConfError(l.where, `cannot load ${what} "${path}": open() failed ${errnoText(err)}`)
+      }
+    }
   }
   return {
     listens,
@@ -292,8 +300,7 @@ function checkFlvRelations(http: HttpConf, rtmp: RtmpConf | null): void {
     for (const loc of locs) {
       const h = loc.handler
       if (h.kind === 'flv_live') {
-        const addr = parseListenAddress(h.rtmpListen, 1935)
-        if ('reason' in addr || !known.has(addr.text)) {
+        if (!known.has(h.rtmpListenAddress)) {
           throw new ConfError(h.where, `Can not find relation port: ${h.rtmpListen}`)
         }
       }

@@ -9,7 +9,7 @@ import type {
   RelayUrl, RtmpListen,
 } from './tree.js'
 import {
-  parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTimeMs, parseUrl,
+  isSoKeepalive, parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTimeMs, parseUrl,
 } from './values.js'
 import { compileTemplate } from './variables.js'
 
@@ -154,14 +154,24 @@ export const resolver: Setter = (scope, stmt) => {
 
 // ---- rtmp server ---------------------------------------------------------------------------
 
-const RTMP_LISTEN_OPTIONS = /^(default_server|default|bind|reuseport|proxy_protocol|ipv6only=(on|off)|so_keepalive=(on|off|\d*:\d*:\d*))$/
+const RTMP_LISTEN_OPTIONS = /^(default_server|default|bind|reuseport|proxy_protocol|ipv6only=(on|off))$/
+
+/** Options of `listen` with a value nginx checks: so_keepalive's own message. */
+function checkListenOption(stmt: Statement, option: string): void {
+  if (option.startsWith('so_keepalive=') && !isSoKeepalive(option.slice(13))) {
+    throw emerg(stmt, `invalid so_keepalive value: "${option.slice(13)}"`)
+  }
+}
 
 /** rtmp `listen` (ngx_rtmp_core_listen): address plus at most one option (TAKE12). */
 export const rtmpListen: Setter = (scope, stmt) => {
   const addr = parseListenAddress(stmt.args[0], 1935)
   if ('reason' in addr) throw emerg(stmt, `${addr.reason} in "${stmt.args[0]}" of the "listen" directive`)
   const option = stmt.args[1]
-  if (option !== undefined && !RTMP_LISTEN_OPTIONS.test(option)) throw emerg(stmt, `the invalid "${option}" parameter`)
+  if (option !== undefined) {
+    if (option.startsWith('so_keepalive=')) checkListenOption(stmt, option)
+    else if (!RTMP_LISTEN_OPTIONS.test(option)) throw emerg(stmt, `the invalid "${option}" parameter`)
+  }
   const listens = scope.own<RtmpListen[]>('listen')?.value ?? []
   if (listens.some((l) => l.address.text === addr.text)) {
     throw emerg(stmt, `duplicate "${addr.text}" address and port pair`)
@@ -377,7 +387,10 @@ export const httpListen: Setter = (scope, stmt) => {
   const addr = parseListenAddress(stmt.args[0], 80)
   if ('reason' in addr) throw emerg(stmt, `${addr.reason} in "${stmt.args[0]}" of the "listen" directive`)
   const opts = stmt.args.slice(1)
-  for (const o of opts) if (!HTTP_LISTEN_FLAGS.has(o) && !HTTP_LISTEN_KEYS.test(o)) throw emerg(stmt, `invalid parameter "${o}"`)
+  for (const o of opts) {
+    if (!HTTP_LISTEN_FLAGS.has(o) && !HTTP_LISTEN_KEYS.test(o)) throw emerg(stmt, `invalid parameter "${o}"`)
+    checkListenOption(stmt, o)
+  }
   const listen: HttpListen = {
     address: addr,
     ssl: opts.includes('ssl'),
@@ -401,14 +414,17 @@ export const rootOrAlias: Setter = (scope, stmt) => {
   scope.setOnce(stmt, stmt.args[0])
 }
 
-/** types { mime ext...; }: a free-form block; each entry maps extensions to a MIME type. */
+/**
+ * types { mime ext...; }: a free-form block; each entry maps extensions to a MIME type.
+ * Several blocks in one context add to the same table (ngx_http_core_types).
+ */
 export const types: Setter = (scope, stmt) => {
-  const map = new Map<string, string>()
+  const map = scope.own<Map<string, string>>('types')?.value ?? new Map<string, string>()
   for (const entry of stmt.block ?? []) {
     if (entry.block !== null) throw emerg(entry, 'unexpected "{"')
     for (const ext of entry.args) map.set(ext.toLowerCase(), entry.name)
   }
-  scope.setOnce(stmt, map)
+  if (!scope.values.has('types')) scope.values.set('types', { value: map, where: at(stmt) })
 }
 
 /** flv_live <rtmp-listen> [app=X] [audio=0|1] [video=0|1] (§1.7, §8.1) */
@@ -423,7 +439,10 @@ export const flvLive: Setter = (scope, stmt) => {
     else if (m[1] === 'audio') audio = m[2] === '1'
     else video = m[2] === '1'
   }
-  const handler: FlvLiveHandler = { kind: 'flv_live', rtmpListen: stmt.args[0], app, audio, video, where: at(stmt) }
+  const addr = parseListenAddress(stmt.args[0], 1935)
+  const handler: FlvLiveHandler = {
+    kind: 'flv_live', rtmpListen: stmt.args[0], rtmpListenAddress: 'reason' in addr ? '' : addr.text, app, audio, video, where: at(stmt),
+  }
   scope.setOnce(stmt, handler, 'handler')
 }
 

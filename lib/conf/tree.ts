@@ -292,8 +292,10 @@ export interface HttpServerConf {
 
 export interface FlvLiveHandler {
   readonly kind: 'flv_live'
-  /** the RTMP listen address named as first argument */
+  /** the RTMP listen address named as first argument, as written */
   readonly rtmpListen: string
+  /** ... as the listen address it names (`1935` → `0.0.0.0:1935`); "" when it names none */
+  readonly rtmpListenAddress: string
   /** app= (null: from the URL) */
   readonly app: string | null
   /** audio= (default 1) */

@@ -139,3 +139,16 @@ export function parseUrl(text: string): ParsedUrl | null {
   }
   return { scheme: m[1], host: m[2], port, path: m[4], query: m[5] ?? null }
 }
+
+/**
+ * so_keepalive=on|off|[idle]:[intvl]:[cnt] of `listen` (ngx_rtmp_core_listen): idle and intvl
+ * are times (bare number = seconds), cnt a number; each part may be empty, not all three.
+ */
+export function isSoKeepalive(value: string): boolean {
+  if (value === 'on' || value === 'off') return true
+  const parts = value.split(':')
+  if (parts.length !== 3 || parts.every((p) => p === '')) return false
+  return (parts[0] === '' || parseTimeMs(parts[0]) !== null) &&
+    (parts[1] === '' || parseTimeMs(parts[1]) !== null) &&
+    (parts[2] === '' || parseNumber(parts[2]) !== null)
+}

@@ -17,7 +17,8 @@ import {
   windowAckSizeMessage, type Command, type ConnectInfo, type StatusLevel,
 } from './commands.js'
 import {
-  MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF0, MSG_DATA_AMF3, MSG_USER_CONTROL, MSG_WINDOW_ACK_SIZE,
+  MSG_ABORT, MSG_ACK, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF0, MSG_DATA_AMF3,
+  MSG_SET_CHUNK_SIZE, MSG_SET_PEER_BANDWIDTH, MSG_SHARED_OBJECT_AMF0, MSG_SHARED_OBJECT_AMF3, MSG_USER_CONTROL, MSG_WINDOW_ACK_SIZE,
   STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_STREAM_BEGIN, UC_STREAM_EOF,
 } from './constants.js'
 import { ServerHandshake, ServerHandshakeState } from './handshake.js'
@@ -198,10 +199,17 @@ export class RtmpServerSession implements Sink {
       case MSG_USER_CONTROL:
         this.onUserControl(m.payload)
         return
-      default:
-        // Set Chunk Size and Abort are applied by the reader; Ack, Set Peer Bandwidth,
-        // aggregate and shared-object messages need nothing here.
+      case MSG_SET_CHUNK_SIZE:
+      case MSG_ABORT:
+      case MSG_ACK:
+      case MSG_SET_PEER_BANDWIDTH:
+      case MSG_SHARED_OBJECT_AMF3:
+      case MSG_SHARED_OBJECT_AMF0:
+      case MSG_AGGREGATE:
+        // chunk size and abort are applied by the reader; the rest needs nothing here
         return
+      default:
+        throw new ProtocolError('ERR_RTMP_MESSAGE', `unknown message type ${m.typeId}`)
     }
   }
 

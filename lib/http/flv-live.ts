@@ -1,0 +1,186 @@
+// An HTTP-FLV player (PingOS ngx_http_flv_live_module, pingos-behaviour.md §8): the URL names
+// app and stream, the play joins the live stream like an RTMP play, and nothing at all is
+// written until the first frame is queued; a `timeout` without one ends in 503.
+import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf, RtmpServerConf } from '../conf/tree.js'
+import type { Logger, LogContext } from '../core/log.js'
+import { selectServer } from '../core/vhost.js'
+import { encodeFlvHeader } from '../flv/tag.js'
+import type { Frame } from '../live/frame.js'
+import type { Hub } from '../live/hub.js'
+import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
+import type { HttpConnection } from './server.js'
+import type { HttpRequest } from './request.js'
+import { FLV_CORS_HEADERS, responseHead } from './response.js'
+
+export interface FlvContext {
+  readonly hub: Hub
+  readonly log: Logger
+  /** `Server` header and error-page footer */
+  readonly serverName: string
+  readonly rtmp: RtmpConf | null
+  nextSessionId(): number
+  liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
+  streamKey(serverId: string, app: string, name: string): string
+}
+
+/** Longest stream name PingOS accepts in an HTTP-FLV URL (§8.2). */
+export const FLV_MAX_NAME_BYTES = 256
+
+const CRLF = Buffer.from('\r\n', 'latin1')
+
+/** §8.2: URL → app and stream name; null when the URL has no name (400). */
+export function parseFlvUrl(path: string, query: string, handlerApp: string | null): { app: string, name: string } | null {
+  let p = path.slice(1)
+  const flv = p.indexOf('.flv')
+  if (flv !== -1) p = p.slice(0, flv)
+  const slash = p.lastIndexOf('/')
+  if (slash === -1) return null
+  let app = p.slice(0, slash)
+  const name = p.slice(slash + 1)
+  if (name === '' || Buffer.byteLength(name) > FLV_MAX_NAME_BYTES) return null
+  if (handlerApp !== null) app = handlerApp
+  const queryApp = queryArg(query, 'app')
+  if (queryApp !== null) app = queryApp
+  return { app, name }
+}
+
+/** A raw query argument (name compared case-insensitively, value not decoded). */
+export function queryArg(query: string, key: string): string | null {
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=')
+    if (eq !== -1 && part.slice(0, eq).toLowerCase() === key) return part.slice(eq + 1)
+  }
+  return null
+}
+
+export class FlvLiveSession implements Sink {
+  readonly format = 'flv' as const
+  readonly id: number
+  private stream: LiveStream | null = null
+  private player: Player | null = null
+  private headersSent = false
+  private closed = false
+  private timer: NodeJS.Timeout | null = null
+  private readonly chunked: boolean
+  private readonly logCtx: LogContext
+
+  constructor(
+    private readonly conn: HttpConnection,
+    private readonly req: HttpRequest,
+    host: string,
+    private readonly loc: LocationConf,
+    private readonly handler: FlvLiveHandler,
+    scheme: 'http' | 'https',
+    private readonly ctx: FlvContext,
+  ) {
+    this.id = ctx.nextSessionId()
+    this.chunked = req.version === 11 && loc.chunkedTransferEncoding
+    this.logCtx = { ...conn.logCtx, session: this.id }
+    conn.socket.once('close', () => this.close('client disconnected'))
+    const url = parseFlvUrl(req.path, req.query, handler.app)
+    if (url === null) {
+      this.fail(400, `flv: no stream name in "${req.path}"`)
+      return
+    }
+    const listener = ctx.rtmp?.listeners.find((l) => l.address.text === handler.rtmpListenAddress)
+    if (listener === undefined) {
+      this.fail(404, `flv: no rtmp listener ${handler.rtmpListen}`)
+      return
+    }
+    const server = selectServer(listener.servers, listener.defaultServer, host)
+    const app = server.applications.find((a) => a.name === url.app) ?? server.starApplication
+    const logName = { ...this.logCtx, app: url.app, name: url.name }
+    if (app === null) {
+      this.fail(404, `flv: no application "${url.app}"`, logName)
+      return
+    }
+    this.timer = setTimeout(() => this.fail(503, 'flv: no data within timeout', logName), listener.defaultServer.timeoutMs)
+    ctx.log.info(`flv play: app='${url.app}' name='${url.name}' args='${req.query}' ${scheme}`, logName)
+    if (!app.live) return // live off: nothing is ever sent, 503 at timeout (§8.3)
+    const stream = ctx.hub.acquire(ctx.streamKey(listener.serverId, url.app, url.name), ctx.liveOptions(server, app))
+    this.stream = stream
+    if (!stream.hasPublisher && !app.idleStreams) {
+      this.fail(404, 'flv: no such stream, idle_streams off', logName)
+      return
+    }
+    this.player = stream.addPlayer(this)
+    stream.startPlayer(this.player)
+  }
+
+  get queuedBytes(): number {
+    return this.conn.socket.writableLength
+  }
+
+  /** Error status before any byte was sent; the module's CORS headers come with it (§8.7). */
+  private fail(status: number, reason: string, logCtx: LogContext = this.logCtx): void {
+    this.ctx.log.info(`${reason}: ${status}`, logCtx)
+    this.leave()
+    if (this.closed) return
+    this.closed = true
+    if (this.headersSent) this.conn.close()
+    else this.conn.sendError(status, FLV_CORS_HEADERS, status !== 400)
+  }
+
+  private sendHead(): void {
+    this.headersSent = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    const s = this.conn.socket
+    s.write(responseHead(200, this.ctx.serverName, [
+      ['Content-Type', 'video/x-flv'],
+      ...(this.chunked ? [['Transfer-Encoding', 'chunked'] as const] : []),
+      ['Connection', 'close'],
+      ...FLV_CORS_HEADERS,
+    ], this.loc.addHeaders))
+    if (this.req.method === 'HEAD') {
+      this.close('HEAD answered')
+      return
+    }
+    this.writeBody(encodeFlvHeader(this.handler.audio || !this.handler.video, this.handler.video || !this.handler.audio), null)
+  }
+
+  private writeBody(data: Buffer, head: Buffer | null): void {
+    const s = this.conn.socket
+    if (!this.chunked) {
+      s.write(data)
+      return
+    }
+    s.cork()
+    s.write(head ?? Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'))
+    s.write(data)
+    s.write(CRLF)
+    s.uncork()
+  }
+
+  writeFrame(frame: Frame): void {
+    if (this.closed) return
+    if (!this.headersSent) {
+      this.sendHead()
+      if (this.closed) return
+    }
+    this.writeBody(frame.flv, this.chunked ? frame.flvChunkHead : null)
+  }
+
+  streamBegin(): void {}
+
+  streamEof(): void {}
+
+  private leave(): void {
+    const stream = this.stream
+    if (stream === null) return
+    this.stream = null
+    if (this.player !== null) stream.removePlayer(this.player)
+    this.player = null
+    this.ctx.hub.release(stream)
+  }
+
+  close(reason: string): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.leave()
+    if (this.closed) return
+    this.closed = true
+    this.ctx.log.info(`flv close: ${reason}`, this.logCtx)
+    this.conn.close()
+  }
+}

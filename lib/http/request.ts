@@ -1,0 +1,103 @@
+// HTTP/1.x request heads, parsed incrementally with nginx's limits: a header block larger
+// than large_client_header_buffers (4 × 8k) or a line over 8k is refused (400), never buffered.
+import { ProtocolError } from '../core/errors.js'
+
+/** nginx large_client_header_buffers 4 8k: the most a request line or header line may take */
+export const HTTP_MAX_LINE_BYTES = 8 * 1024
+/** ... and the whole head */
+export const HTTP_MAX_HEAD_BYTES = 4 * 8 * 1024
+
+export interface HttpRequest {
+  readonly method: string
+  /** the request target as sent (path and query) */
+  readonly target: string
+  /** the decoded path (nginx's r->uri) */
+  readonly path: string
+  /** the raw query string without "?", "" if none */
+  readonly query: string
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1 */
+  readonly version: number
+  /** header names lower-cased; repeated headers joined with ", " */
+  readonly headers: ReadonlyMap<string, string>
+  /** bytes after the head (a pipelined request or a body) */
+  readonly rest: Buffer
+}
+
+/** Percent-decode a path as nginx does for r->uri; null for a malformed escape or NUL. */
+export function decodePath(raw: string): string | null {
+  if (!raw.includes('%')) return raw
+  try {
+    const s = decodeURIComponent(raw)
+    return s.includes('\0') ? null : s
+  } catch (err) {
+    if (err instanceof URIError) return null
+    throw err
+  }
+}
+
+/**
+ * Accumulates bytes until a complete head; returns the request, or null while incomplete.
+ * Throws ProtocolError('ERR_HTTP_REQUEST') for a head nginx would answer with 400.
+ */
+export class RequestHeadReader {
+  private chunks: Buffer[] = []
+  private bytes = 0
+
+  push(data: Buffer): HttpRequest | null {
+    this.chunks.push(data)
+    this.bytes += data.length
+    // copy: the head may span reads; it is small and bounded
+    const buf = this.chunks.length === 1 ? data : Buffer.concat(this.chunks, this.bytes)
+    this.chunks = [buf]
+    let end = buf.indexOf('\r\n\r\n')
+    let sep = 4
+    if (end === -1) {
+      end = buf.indexOf('\n\n')
+      sep = 2
+    }
+    if (end === -1) {
+      if (this.bytes > HTTP_MAX_HEAD_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request header too large')
+      const lastLine = buf.length - buf.lastIndexOf('\n') - 1
+      if (lastLine > HTTP_MAX_LINE_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request line or header too long')
+      return null
+    }
+    if (end > HTTP_MAX_HEAD_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request header too large')
+    const head = buf.toString('latin1', 0, end)
+    const rest = buf.subarray(end + sep)
+    this.chunks = []
+    this.bytes = 0
+    return parseHead(head, rest)
+  }
+}
+
+function parseHead(head: string, rest: Buffer): HttpRequest {
+  const lines = head.split(/\r?\n/)
+  const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0])
+  if (m === null) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid request line')
+  const headers = new Map<string, string>()
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]
+    if (line.length > HTTP_MAX_LINE_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'header line too long')
+    const colon = line.indexOf(':')
+    if (colon <= 0) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid header line')
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    const prev = headers.get(name)
+    headers.set(name, prev === undefined ? value : `${prev}, ${value}`)
+  }
+  const target = m[2]
+  const q = target.indexOf('?')
+  let rawPath = q === -1 ? target : target.slice(0, q)
+  if (/^https?:\/\//i.test(rawPath)) rawPath = rawPath.replace(/^https?:\/\/[^/]*/i, '') || '/'
+  const path = decodePath(rawPath)
+  if (path === null || !path.startsWith('/')) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid request path')
+  return {
+    method: m[1],
+    target,
+    path,
+    query: q === -1 ? '' : target.slice(q + 1),
+    version: m[3] === '0' ? 10 : 11,
+    headers,
+    rest,
+  }
+}

@@ -1,0 +1,211 @@
+// The http{} block: one connection object per socket, requests parsed with nginx's limits,
+// routed to a server by Host and to a location as nginx matches them, then handed to the
+// location's handler: flv_live, static files, or 404 for handlers edge does not implement.
+import { createReadStream, statSync, type Stats } from 'node:fs'
+import type { Socket } from 'node:net'
+import { join, normalize } from 'node:path'
+import type { HttpServerConf, LocationConf } from '../conf/tree.js'
+import { EdgeError } from '../core/errors.js'
+import type { LogContext } from '../core/log.js'
+import { selectServer } from '../core/vhost.js'
+import { FlvLiveSession, type FlvContext } from './flv-live.js'
+import { RequestHeadReader, type HttpRequest } from './request.js'
+import { errorPage, responseHead, type HeaderList } from './response.js'
+
+/** client_header_timeout (nginx default 60s): a client must send its request head in time */
+export const HTTP_HEADER_TIMEOUT_MS = 60_000
+
+/** The servers sharing one http listening address, the first (or default_server) as default. */
+export interface HttpListener {
+  readonly servers: readonly HttpServerConf[]
+  readonly defaultServer: HttpServerConf
+  readonly scheme: 'http' | 'https'
+}
+
+/** nginx location matching: exact, longest prefix (^~ stops), regexes in order, nested. */
+export function findLocation(locations: readonly LocationConf[], path: string): LocationConf | null {
+  let prefix: LocationConf | null = null
+  for (const l of locations) {
+    if (l.modifier === '=' && l.path === path) return l
+    if ((l.modifier === '' || l.modifier === '^~') && path.startsWith(l.path)) {
+      if (prefix === null || l.path.length > prefix.path.length) prefix = l
+    }
+  }
+  if (prefix !== null && prefix.locations.length > 0) {
+    const nested = findLocation(prefix.locations, path)
+    if (nested !== null) return nested
+  }
+  if (prefix?.modifier !== '^~') {
+    for (const l of locations) {
+      if (l.modifier !== '~' && l.modifier !== '~*') continue
+      if (new RegExp(l.path, l.modifier === '~*' ? 'i' : '').test(path)) return l
+    }
+  }
+  return prefix
+}
+
+export class HttpConnection {
+  private readonly reader = new RequestHeadReader()
+  private timer: NodeJS.Timeout | null
+  /** a response is being produced; further input is ignored until it ends */
+  private busy = false
+  private closed = false
+  readonly peer: string
+  readonly logCtx: LogContext
+
+  constructor(readonly socket: Socket, private readonly listener: HttpListener, private readonly ctx: FlvContext) {
+    this.peer = socket.remoteAddress ?? ''
+    this.logCtx = { peer: `${this.peer}:${socket.remotePort ?? 0}` }
+    this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
+    socket.on('data', (d: Buffer) => this.onData(d))
+    socket.on('error', () => this.close())
+    socket.on('close', () => this.close())
+  }
+
+  private onData(data: Buffer): void {
+    if (this.busy || this.closed) return
+    let req: HttpRequest | null
+    try {
+      req = this.reader.push(data)
+    } catch (err) {
+      if (!(err instanceof EdgeError)) throw err
+      this.ctx.log.info(`client sent bad request: ${err.message}`, this.logCtx)
+      this.sendError(400, [], false)
+      return
+    }
+    if (req === null) return
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.busy = true
+    try {
+      this.route(req)
+    } catch (err) {
+      this.ctx.log.log('alert', `internal error: ${(err as Error).stack ?? String(err)}`, this.logCtx)
+      this.close()
+    }
+  }
+
+  private route(req: HttpRequest): void {
+    const host = (req.headers.get('host') ?? '').toLowerCase().replace(/:\d+$/, '')
+    const server = selectServer(this.listener.servers, this.listener.defaultServer, host)
+    const loc = findLocation(server.locations, req.path)
+    if (loc === null) {
+      this.sendError(404, [], keepAlive(req))
+      return
+    }
+    const h = loc.handler
+    if (h.kind === 'flv_live') {
+      new FlvLiveSession(this, req, host, loc, h, this.listener.scheme, this.ctx)
+      return
+    }
+    if (h.kind === 'static') {
+      this.serveStatic(req, loc)
+      return
+    }
+    // rtmp_stat, rtmp_control, ts_live ...: named at start-up as not implemented
+    this.sendError(404, [], keepAlive(req))
+  }
+
+  /** A finished response: the connection takes the next request, or closes. */
+  done(keepOpen: boolean): void {
+    this.busy = false
+    if (!keepOpen) {
+      this.socket.end()
+      return
+    }
+    this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
+  }
+
+  sendError(status: number, extra: HeaderList, keepOpen: boolean): void {
+    const body = errorPage(status, this.ctx.serverName)
+    const head = responseHead(status, this.ctx.serverName, [
+      ['Content-Type', 'text/html'],
+      ['Content-Length', String(body.length)],
+      ['Connection', keepOpen ? 'keep-alive' : 'close'],
+      ...extra,
+    ], [])
+    this.socket.cork()
+    this.socket.write(head)
+    this.socket.write(body)
+    this.socket.uncork()
+    this.done(keepOpen)
+  }
+
+  // Static files as nginx's static module serves them: root or alias + path, index files for
+  // directories, a redirect for a directory without its slash, types by extension.
+  private serveStatic(req: HttpRequest, loc: LocationConf): void {
+    const keep = keepAlive(req)
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.sendError(405, [], keep)
+      return
+    }
+    const rel = loc.alias !== null && loc.modifier !== '~' && loc.modifier !== '~*' ? req.path.slice(loc.path.length) : req.path
+    const base = loc.alias ?? loc.root
+    let file = normalize(join(base, rel))
+    if (!file.startsWith(normalize(base))) {
+      this.sendError(400, [], false)
+      return
+    }
+    let st = statOrNull(file)
+    if (st?.isDirectory() === true) {
+      if (!req.path.endsWith('/')) {
+        const location = req.path + '/' + (req.query === '' ? '' : `?${req.query}`)
+        this.sendError(301, [['Location', location]], keep)
+        return
+      }
+      const index = loc.index.map((i) => join(file, i)).find((p) => statOrNull(p)?.isFile() === true)
+      if (index === undefined) {
+        this.sendError(403, [], keep)
+        return
+      }
+      file = index
+      st = statOrNull(file)
+    }
+    if (st === null || !st.isFile()) {
+      this.sendError(404, [], keep)
+      return
+    }
+    const dot = file.lastIndexOf('.')
+    const ext = dot > file.lastIndexOf('/') ? file.slice(dot + 1).toLowerCase() : ''
+    const type = loc.types.get(ext) ?? loc.defaultType
+    const head = responseHead(200, this.ctx.serverName, [
+      ['Content-Type', type],
+      ['Content-Length', String(st.size)],
+      ['Last-Modified', st.mtime.toUTCString()],
+      ['Connection', keep ? 'keep-alive' : 'close'],
+      ['ETag', `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`],
+      ['Accept-Ranges', 'bytes'],
+    ], loc.addHeaders)
+    this.socket.write(head)
+    if (req.method === 'HEAD') {
+      this.done(keep)
+      return
+    }
+    const stream = createReadStream(file)
+    stream.on('error', () => this.close())
+    stream.on('end', () => this.done(keep))
+    stream.pipe(this.socket, { end: false })
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.socket.destroy()
+  }
+}
+
+function keepAlive(req: HttpRequest): boolean {
+  const c = (req.headers.get('connection') ?? '').toLowerCase()
+  return req.version === 11 ? c !== 'close' : c === 'keep-alive'
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'ENAMETOOLONG') return null
+    throw err
+  }
+}
