@@ -1,5 +1,6 @@
 // The command line, shaped like nginx's (src/core/nginx.c ngx_get_options):
 //   edge [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]
+import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { loadConfig, testConfig, unimplementedWarning, type LoadOptions } from './conf/check.js'
@@ -184,13 +185,15 @@ function start(load: LoadOptions, io: CliIo): number | null {
     return 1
   }
   const tree = loaded.tree
+  if (tree.daemon && process.env[DAEMON_ENV] !== '1') return daemonize(io, tree.errorLogs.some((l) => l.path === 'stderr'))
   const log = new Logger(tree.errorLogs)
   const warn = unimplementedWarning(loaded.unimplemented)
   if (warn !== null) log.warn(warn.slice('[warn] '.length))
   const node = new EdgeNode(tree, log, `${PROGRAM}/${VERSION}`)
   const fail = (message: string): void => {
     log.log('emerg', message)
-    if (!tree.errorLogs.some((l) => l.path === 'stderr')) io.stderr(`${PROGRAM}: [emerg] ${message}\n`)
+    if (process.send !== undefined) process.send({ error: message })
+    else if (!tree.errorLogs.some((l) => l.path === 'stderr')) io.stderr(`${PROGRAM}: [emerg] ${message}\n`)
     process.exitCode = 1
   }
   node.start().then(() => {
@@ -203,6 +206,10 @@ function start(load: LoadOptions, io: CliIo): number | null {
       return
     }
     log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
+    if (process.send !== undefined) {
+      process.send('ready')
+      process.disconnect()
+    }
     const stop = (signal: string, graceful: boolean): void => {
       log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
       rmSync(tree.pidPath, { force: true })
@@ -214,6 +221,32 @@ function start(load: LoadOptions, io: CliIo): number | null {
   }, (err: NodeJS.ErrnoException & { address?: string, port?: number }) => {
     const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
     fail(`${what} ${errnoText(err)}`)
+  })
+  return null
+}
+
+/** Set in the background child of `daemon on`, which must not fork again. */
+const DAEMON_ENV = 'EDGE_DAEMON_CHILD'
+
+// `daemon on` (nginx's default): the node runs in a detached child; this process waits until
+// the child listens (or fails), then exits 0 (or 1), as nginx returns once its master is up.
+// Its stderr stays the terminal only when error_log is stderr; a start-up failure comes back
+// over IPC and is printed here.
+function daemonize(io: CliIo, logsToStderr: boolean): number | null {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: ['ignore', 'ignore', logsToStderr ? 'inherit' : 'ignore', 'ipc'],
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  })
+  child.once('message', (m: unknown) => {
+    const error = (m as { error?: string }).error
+    if (error !== undefined && !logsToStderr) io.stderr(`${PROGRAM}: [emerg] ${error}\n`)
+    process.exitCode = error === undefined ? 0 : 1
+    child.unref()
+    if (child.connected) child.disconnect()
+  })
+  child.once('exit', (code) => {
+    process.exitCode = code ?? 1
   })
   return null
 }

@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { edgeBin, repoRoot, runEdge } from '../helpers/edge.js'
+import { freePort } from '../helpers/node.js'
 
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version
 const dir = mkdtempSync(join(tmpdir(), 'edge-cli-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const conf = join(dir, 'nginx.conf')
-writeFileSync(conf, 'events {}\nrtmp {\n    server {\n        listen 1935;\n        application live { live on; hls off; }\n    }\n}\n')
+const rtmpPort = await freePort()
+writeFileSync(conf, `events {}\nrtmp {\n    server {\n        listen ${rtmpPort};\n        application live { live on; hls off; }\n    }\n}\n`)
 
 t.test('-v, -V and -h', async (t) => {
   const v = await runEdge(['-v'])
@@ -43,7 +45,7 @@ t.test('-t prints nginx\'s lines; -q keeps only errors and warnings; -tc grouped
   const r = await runEdge(['-t', '-c', conf])
   t.equal(r.code, 0)
   t.equal(r.stderr,
-    `edge: [warn] accepted but not implemented, ignored: "listen" (${conf}:4), "live" (${conf}:5), "hls" (${conf}:5)\n` +
+    `edge: [warn] accepted but not implemented, ignored: "hls" (${conf}:5)\n` +
     `edge: the configuration file ${conf} syntax is ok\n` +
     `edge: configuration file ${conf} test is successful\n`)
   const q = await runEdge(['-tq', '-c', conf])
@@ -80,8 +82,9 @@ t.test('-s without a running node reports the pid file', async (t) => {
   t.equal(r.stderr, `edge: [error] open() "${join(dir, 'logs/edge.pid')}" failed (ENOENT)\n`)
 })
 
-t.test('edge -c runs in the foreground, names unimplemented directives once, stops on SIGTERM', async (t) => {
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, edgeBin, '-c', conf, '-g', 'error_log stderr notice;'],
+t.test('edge -c with daemon off runs in the foreground, names unimplemented directives once, stops on SIGTERM', async (t) => {
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, edgeBin, '-c', conf, '-p', dir,
+    '-g', 'error_log stderr notice; daemon off; worker_processes 2;'],
     { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
@@ -97,10 +100,11 @@ t.test('edge -c runs in the foreground, names unimplemented directives once, sto
   const [code] = await once(child, 'exit', { signal: AbortSignal.timeout(5000) }) as [number | null]
   t.equal(code, 0)
   const lines = stderr.trimEnd().split('\n')
-  t.match(lines[0], /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[warn\] \d+#0: accepted but not implemented, ignored: "error_log" \(command line\), "listen"/)
-  t.match(lines[1], /\[notice\] \d+#0: edge\/\S+ started with /)
-  t.match(lines[2], /\[notice\] \d+#0: signal SIGTERM received, exiting/)
-  t.equal(lines.length, 3)
+  t.match(lines[0], /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[warn\] \d+#0: accepted but not implemented, ignored: "worker_processes" \(command line\), "hls" \(/)
+  t.match(lines[1], new RegExp(`\\[notice\\] \\d+#0: rtmp listening on 0\\.0\\.0\\.0:${rtmpPort}$`))
+  t.match(lines[2], /\[notice\] \d+#0: edge\/\S+ started with /)
+  t.match(lines[3], /\[notice\] \d+#0: signal SIGTERM received, exiting/)
+  t.equal(lines.length, 4)
 })
 
 t.test('a bad config stops the node with the nginx message', async (t) => {
@@ -110,3 +114,32 @@ t.test('a bad config stops the node with the nginx message', async (t) => {
   t.equal(r.code, 1)
   t.equal(r.stderr, `edge: [emerg] invalid value "maybe" in "live" directive, it must be "on" or "off" in ${bad}:2\n`)
 })
+
+t.test('daemon on: edge returns once the node listens; -s stop ends it by its pid file', async (t) => {
+  const port = await freePort()
+  const dconf = join(dir, 'daemon.conf')
+  writeFileSync(dconf, `daemon on;\nerror_log ${join(dir, 'daemon.log')} info;\nevents {}\nrtmp { server { listen ${port}; application live { live on; } } }\n`)
+  const r = await runEdge(['-c', dconf, '-p', dir])
+  t.equal(r.code, 0, r.stderr)
+  const pid = Number(readFileSync(join(dir, 'logs/edge.pid'), 'utf8'))
+  t.ok(pid > 0 && pid !== process.pid)
+  t.doesNotThrow(() => process.kill(pid, 0), 'the node runs in the background')
+  const stop = await runEdge(['-s', 'stop', '-c', dconf, '-p', dir])
+  t.equal(stop.code, 0)
+  await waitGone(pid)
+  t.match(readFileSync(join(dir, 'daemon.log'), 'utf8'), 'signal SIGTERM received')
+})
+
+/** Wait (bounded) until no process has `pid`: polling kill(pid, 0) is the only portable probe. */
+async function waitGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} still running`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
