@@ -3,6 +3,7 @@
 // written until the first frame is queued; a `timeout` without one ends in 503.
 import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf, RtmpServerConf } from '../conf/tree.js'
 import type { Logger, LogContext } from '../core/log.js'
+import { accessAllowed } from '../core/access.js'
 import { selectServer } from '../core/vhost.js'
 import { encodeFlvHeader } from '../flv/tag.js'
 import type { Frame } from '../live/frame.js'
@@ -92,6 +93,11 @@ export class FlvLiveSession implements Sink {
     const logName = { ...this.logCtx, app: url.app, name: url.name }
     if (app === null) {
       this.fail(404, `flv: no application "${url.app}"`, logName)
+      return
+    }
+    // Fixed (docs/compat.md): allow/deny play rules apply to HTTP-FLV players as well.
+    if (!accessAllowed(app.access, 'play', conn.peer)) {
+      this.fail(403, 'flv: denied by access rules', logName)
       return
     }
     this.timer = setTimeout(() => this.fail(503, 'flv: no data within timeout', logName), listener.defaultServer.timeoutMs)

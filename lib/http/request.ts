@@ -35,9 +35,16 @@ export function decodePath(raw: string): string | null {
   }
 }
 
+/** A request head nginx refuses: 400, 414 (request line too long) or 494 (headers too large). */
+export class BadRequest extends ProtocolError {
+  constructor(readonly status: 400 | 414 | 494, message: string) {
+    super('ERR_HTTP_REQUEST', message)
+  }
+}
+
 /**
  * Accumulates bytes until a complete head; returns the request, or null while incomplete.
- * Throws ProtocolError('ERR_HTTP_REQUEST') for a head nginx would answer with 400.
+ * Throws BadRequest for a head nginx would refuse.
  */
 export class RequestHeadReader {
   private chunks: Buffer[] = []
@@ -55,13 +62,17 @@ export class RequestHeadReader {
       end = buf.indexOf('\n\n')
       sep = 2
     }
+    const firstLineEnd = buf.indexOf('\n')
+    if ((firstLineEnd === -1 ? buf.length : firstLineEnd) > HTTP_MAX_LINE_BYTES) {
+      throw new BadRequest(414, 'request line too long')
+    }
     if (end === -1) {
-      if (this.bytes > HTTP_MAX_HEAD_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request header too large')
+      if (this.bytes > HTTP_MAX_HEAD_BYTES) throw new BadRequest(494, 'request header too large')
       const lastLine = buf.length - buf.lastIndexOf('\n') - 1
-      if (lastLine > HTTP_MAX_LINE_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request line or header too long')
+      if (lastLine > HTTP_MAX_LINE_BYTES) throw new BadRequest(494, 'request header line too long')
       return null
     }
-    if (end > HTTP_MAX_HEAD_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'request header too large')
+    if (end > HTTP_MAX_HEAD_BYTES) throw new BadRequest(494, 'request header too large')
     const head = buf.toString('latin1', 0, end)
     const rest = buf.subarray(end + sep)
     this.chunks = []
@@ -73,13 +84,13 @@ export class RequestHeadReader {
 function parseHead(head: string, rest: Buffer): HttpRequest {
   const lines = head.split(/\r?\n/)
   const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0])
-  if (m === null) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid request line')
+  if (m === null) throw new BadRequest(400, 'invalid request line')
   const headers = new Map<string, string>()
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]
-    if (line.length > HTTP_MAX_LINE_BYTES) throw new ProtocolError('ERR_HTTP_REQUEST', 'header line too long')
+    if (line.length > HTTP_MAX_LINE_BYTES) throw new BadRequest(494, 'request header line too long')
     const colon = line.indexOf(':')
-    if (colon <= 0) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid header line')
+    if (colon <= 0) throw new BadRequest(400, 'invalid header line')
     const name = line.slice(0, colon).trim().toLowerCase()
     const value = line.slice(colon + 1).trim()
     const prev = headers.get(name)
@@ -90,7 +101,7 @@ function parseHead(head: string, rest: Buffer): HttpRequest {
   let rawPath = q === -1 ? target : target.slice(0, q)
   if (/^https?:\/\//i.test(rawPath)) rawPath = rawPath.replace(/^https?:\/\/[^/]*/i, '') || '/'
   const path = decodePath(rawPath)
-  if (path === null || !path.startsWith('/')) throw new ProtocolError('ERR_HTTP_REQUEST', 'invalid request path')
+  if (path === null || !path.startsWith('/')) throw new BadRequest(400, 'invalid request path')
   return {
     method: m[1],
     target,

@@ -34,9 +34,8 @@ export function responseHead(status: number, serverName: string, headers: Header
   return Buffer.from(s + '\r\n', 'latin1')
 }
 
-/** nginx's built-in error page for `status`. */
-export function errorPage(status: number, serverName: string): Buffer {
-  const title = `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`
+/** nginx's built-in error page for `status` (`title` for nginx's 494, sent as 400). */
+export function errorPage(status: number, serverName: string, title = `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`): Buffer {
   return Buffer.from(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
     `<hr><center>${serverName}</center>\r\n</body>\r\n</html>\r\n`, 'latin1')
 }

@@ -5,11 +5,10 @@ import { createReadStream, statSync, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join, normalize } from 'node:path'
 import type { HttpServerConf, LocationConf } from '../conf/tree.js'
-import { EdgeError } from '../core/errors.js'
 import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
-import { RequestHeadReader, type HttpRequest } from './request.js'
+import { BadRequest, RequestHeadReader, type HttpRequest } from './request.js'
 import { errorPage, responseHead, type HeaderList } from './response.js'
 
 /** client_header_timeout (nginx default 60s): a client must send its request head in time */
@@ -68,9 +67,11 @@ export class HttpConnection {
     try {
       req = this.reader.push(data)
     } catch (err) {
-      if (!(err instanceof EdgeError)) throw err
-      this.ctx.log.info(`client sent bad request: ${err.message}`, this.logCtx)
-      this.sendError(400, [], false)
+      if (!(err instanceof BadRequest)) throw err
+      this.ctx.log.info(`client sent invalid request: ${err.message} (${err.status})`, this.logCtx)
+      // nginx's 494 goes out as 400 with its own page title
+      if (err.status === 494) this.sendError(400, [], false, '400 Request Header Or Cookie Too Large')
+      else this.sendError(err.status, [], false)
       return
     }
     if (req === null) return
@@ -116,8 +117,8 @@ export class HttpConnection {
     this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
   }
 
-  sendError(status: number, extra: HeaderList, keepOpen: boolean): void {
-    const body = errorPage(status, this.ctx.serverName)
+  sendError(status: number, extra: HeaderList, keepOpen: boolean, title?: string): void {
+    const body = errorPage(status, this.ctx.serverName, title)
     const head = responseHead(status, this.ctx.serverName, [
       ['Content-Type', 'text/html'],
       ['Content-Length', String(body.length)],

@@ -2,9 +2,10 @@
 // the live hub as a publisher or a player (pingos-behaviour.md §7). Every failure closes this
 // session alone, with one log line.
 import type { Socket } from 'node:net'
-import type { AccessRule, AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
+import type { AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import type { Logger, LogContext } from '../core/log.js'
+import { accessAllowed } from '../core/access.js'
 import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
 import type { Hub } from '../live/hub.js'
@@ -62,27 +63,6 @@ export function connectTarget(info: ConnectInfo): ConnectTarget {
     tcUrl = `rtmp://${domain}/${app}`
   }
   return { app, args, domain, tcUrl }
-}
-
-/** First matching rule decides; no rule matches → allowed (ngx_rtmp_access_module). */
-export function accessAllowed(rules: readonly AccessRule[], action: 'publish' | 'play', addr: string): boolean {
-  const ip = addr.startsWith('::ffff:') ? addr.slice(7) : addr
-  for (const r of rules) {
-    if (r.action !== 'all' && r.action !== action) continue
-    const m = r.match
-    if (m.kind === 'all') return r.allow
-    if (m.kind === 'ipv4') {
-      const parts = ip.split('.').map(Number)
-      if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) continue
-      const value = ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
-      const base = ((m.octets[0] << 24) | (m.octets[1] << 16) | (m.octets[2] << 8) | m.octets[3]) >>> 0
-      const mask = m.bits === 0 ? 0 : (0xffffffff << (32 - m.bits)) >>> 0
-      if (((value & mask) >>> 0) === ((base & mask) >>> 0)) return r.allow
-    } else if (m.kind === 'ipv6' && ip.toLowerCase() === m.address && m.bits === 128) {
-      return r.allow
-    }
-  }
-  return true
 }
 
 const enum Phase {
@@ -316,6 +296,12 @@ export class RtmpServerSession implements Sink {
     if (this.stream !== null) return
     const { name, args } = splitStreamName(cmd.args[0])
     if (!app.live) return
+    // Fixed (docs/compat.md): a denied player is refused before Play.Start, not after it.
+    if (!accessAllowed(app.access, 'play', this.peer)) {
+      this.status('status', 'NetStream.Play.Forbidden', 'Play stream Forbidden')
+      this.close(`play: "${name}" denied by access rules`, 'info')
+      return
+    }
     const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
       this.ctx.liveOptions(this.server, app))
     this.stream = stream
@@ -329,7 +315,6 @@ export class RtmpServerSession implements Sink {
     this.socket.write(sampleAccessMessage(this.server.chunkSize))
     this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
     stream.startPlayer(this.player)
-    if (!accessAllowed(app.access, 'play', this.peer)) this.close('play denied by access rules', 'info')
   }
 
   private onPause(pause: boolean): void {
