@@ -9,6 +9,7 @@ import { encodeFlvHeader } from '../flv/tag.js'
 import type { Frame } from '../live/frame.js'
 import type { Hub } from '../live/hub.js'
 import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
+import type { PlayFailure, PlayInfo } from '../stages.js'
 import type { HttpConnection } from './server.js'
 import type { HttpRequest } from './request.js'
 import { FLV_CORS_HEADERS, responseHead } from './response.js'
@@ -22,10 +23,14 @@ export interface FlvContext {
   nextSessionId(): number
   liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
   streamKey(serverId: string, app: string, name: string): string
+  /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
+  pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
 }
 
 /** Longest stream name PingOS accepts in an HTTP-FLV URL (§8.2). */
 export const FLV_MAX_NAME_BYTES = 256
+/** The query becomes the play args, truncated as PingOS does (§8.2). */
+export const FLV_MAX_ARGS_BYTES = 255
 
 const CRLF = Buffer.from('\r\n', 'latin1')
 
@@ -80,33 +85,54 @@ export class FlvLiveSession implements Sink {
     conn.socket.once('close', () => this.close('client disconnected'))
     const url = parseFlvUrl(req.path, req.query, handler.app)
     if (url === null) {
-      this.fail(400, `flv: no stream name in "${req.path}"`)
+      this.refuse(400, `flv: no stream name in "${req.path}"`)
       return
     }
     const listener = ctx.rtmp?.listeners.find((l) => l.address.text === handler.rtmpListenAddress)
     if (listener === undefined) {
-      this.fail(404, `flv: no rtmp listener ${handler.rtmpListen}`)
+      this.refuse(404, `flv: no rtmp listener ${handler.rtmpListen}`)
       return
     }
     const server = selectServer(listener.servers, listener.defaultServer, host)
     const app = server.applications.find((a) => a.name === url.app) ?? server.starApplication
     const logName = { ...this.logCtx, app: url.app, name: url.name }
     if (app === null) {
-      this.fail(404, `flv: no application "${url.app}"`, logName)
+      this.refuse(404, `flv: no application "${url.app}"`, logName)
       return
     }
     // Fixed (docs/compat.md): allow/deny play rules apply to HTTP-FLV players as well.
     if (!accessAllowed(app.access, 'play', conn.peer)) {
-      this.fail(403, 'flv: denied by access rules', logName)
+      this.refuse(403, 'flv: denied by access rules', logName)
       return
     }
-    this.timer = setTimeout(() => this.fail(503, 'flv: no data within timeout', logName), listener.defaultServer.timeoutMs)
+    this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), listener.defaultServer.timeoutMs)
     ctx.log.info(`flv play: app='${url.app}' name='${url.name}' args='${req.query}' ${scheme}`, logName)
     if (!app.live) return // live off: nothing is ever sent, 503 at timeout (§8.3)
     const stream = ctx.hub.acquire(ctx.streamKey(listener.serverId, url.app, url.name), ctx.liveOptions(server, app))
     this.stream = stream
+    const s = conn.socket
+    ctx.pull(stream, app, server, {
+      clientId: this.id,
+      domain: host,
+      app: url.app,
+      name: url.name,
+      pargs: req.query.slice(0, FLV_MAX_ARGS_BYTES),
+      args: '',
+      flashVer: queryArg(req.query, 'flashver') ?? '',
+      swfUrl: '',
+      tcUrl: `${scheme}://${host}/${url.app}`,
+      pageUrl: req.headers.get('referer') ?? '',
+      audioCodecs: 0,
+      videoCodecs: 0,
+      scheme,
+      serverId: listener.serverId,
+      remoteAddr: conn.peer,
+      remotePort: String(s.remotePort ?? ''),
+      serverAddr: s.localAddress ?? '',
+      serverPort: String(s.localPort ?? ''),
+    })
     if (!stream.hasPublisher && !app.idleStreams) {
-      this.fail(404, 'flv: no such stream, idle_streams off', logName)
+      this.refuse(404, 'flv: no such stream, idle_streams off', logName)
       return
     }
     this.player = stream.addPlayer(this)
@@ -118,7 +144,7 @@ export class FlvLiveSession implements Sink {
   }
 
   /** Error status before any byte was sent; the module's CORS headers come with it (§8.7). */
-  private fail(status: number, reason: string, logCtx: LogContext = this.logCtx): void {
+  private refuse(status: number, reason: string, logCtx: LogContext = this.logCtx): void {
     this.ctx.log.info(`${reason}: ${status}`, logCtx)
     this.leave()
     if (this.closed) return
@@ -168,6 +194,10 @@ export class FlvLiveSession implements Sink {
   }
 
   streamBegin(): void {}
+
+  fail(failure: PlayFailure): void {
+    this.refuse(failure.httpStatus, `flv: play failed: ${failure.code}`)
+  }
 
   streamEof(): void {}
 

@@ -34,10 +34,16 @@ export function responseHead(status: number, serverName: string, headers: Header
   return Buffer.from(s + '\r\n', 'latin1')
 }
 
-/** nginx's built-in error page for `status` (`title` for nginx's 494, sent as 400). */
-export function errorPage(status: number, serverName: string, title = `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`): Buffer {
-  return Buffer.from(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
-    `<hr><center>${serverName}</center>\r\n</body>\r\n</html>\r\n`, 'latin1')
+/** nginx's 494: sent as 400, its page naming the reason under the status. */
+export const HEADER_TOO_LARGE = 'Request Header Or Cookie Too Large'
+
+/** nginx's built-in error page for `status`; `reason` adds nginx's second line (494). */
+export function errorPage(status: number, serverName: string, reason?: string): Buffer {
+  const text = `${status} ${STATUS_TEXT[status] ?? 'Unknown'}`
+  const title = reason === undefined ? text : `${status} ${reason}`
+  const extra = reason === undefined ? '' : `<center>${reason}</center>\r\n`
+  return Buffer.from(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${text}</h1></center>\r\n` +
+    `${extra}<hr><center>${serverName}</center>\r\n</body>\r\n</html>\r\n`, 'latin1')
 }
 
 /** The headers the flv_live module sets on every response, errors included (§8.4). */

@@ -3,13 +3,13 @@
 // location's handler: flv_live, static files, or 404 for handlers edge does not implement.
 import { createReadStream, statSync, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
-import { join, normalize } from 'node:path'
-import type { HttpServerConf, LocationConf } from '../conf/tree.js'
+import { join, normalize, posix } from 'node:path'
+import type { AddHeader, HttpServerConf, LocationConf } from '../conf/tree.js'
 import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
 import { BadRequest, RequestHeadReader, type HttpRequest } from './request.js'
-import { errorPage, responseHead, type HeaderList } from './response.js'
+import { HEADER_TOO_LARGE, errorPage, responseHead, type HeaderList } from './response.js'
 
 /** client_header_timeout (nginx default 60s): a client must send its request head in time */
 export const HTTP_HEADER_TIMEOUT_MS = 60_000
@@ -70,7 +70,7 @@ export class HttpConnection {
       if (!(err instanceof BadRequest)) throw err
       this.ctx.log.info(`client sent invalid request: ${err.message} (${err.status})`, this.logCtx)
       // nginx's 494 goes out as 400 with its own page title
-      if (err.status === 494) this.sendError(400, [], false, '400 Request Header Or Cookie Too Large')
+      if (err.status === 494) this.sendError(400, [], false, [], HEADER_TOO_LARGE)
       else this.sendError(err.status, [], false)
       return
     }
@@ -107,24 +107,25 @@ export class HttpConnection {
     this.sendError(404, [], keepAlive(req))
   }
 
-  /** A finished response: the connection takes the next request, or closes. */
+  /** A finished response: the connection takes the next request, or closes (further input ignored). */
   done(keepOpen: boolean): void {
-    this.busy = false
     if (!keepOpen) {
       this.socket.end()
       return
     }
+    this.busy = false
     this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
   }
 
-  sendError(status: number, extra: HeaderList, keepOpen: boolean, title?: string): void {
-    const body = errorPage(status, this.ctx.serverName, title)
+  sendError(status: number, extra: HeaderList, keepOpen: boolean, addHeaders: readonly AddHeader[] = [], reason?: string): void {
+    this.busy = true
+    const body = errorPage(status, this.ctx.serverName, reason)
     const head = responseHead(status, this.ctx.serverName, [
       ['Content-Type', 'text/html'],
       ['Content-Length', String(body.length)],
       ['Connection', keepOpen ? 'keep-alive' : 'close'],
       ...extra,
-    ], [])
+    ], addHeaders)
     this.socket.cork()
     this.socket.write(head)
     this.socket.write(body)
@@ -140,18 +141,24 @@ export class HttpConnection {
       this.sendError(405, [], keep)
       return
     }
+    // nginx refuses a path that climbs above "/" (ngx_http_parse_complex_uri)
+    if (posix.normalize(req.path).startsWith('/..')) {
+      this.sendError(400, [], false)
+      return
+    }
     const rel = loc.alias !== null && loc.modifier !== '~' && loc.modifier !== '~*' ? req.path.slice(loc.path.length) : req.path
-    const base = loc.alias ?? loc.root
+    const base = normalize(loc.alias ?? loc.root)
     let file = normalize(join(base, rel))
-    if (!file.startsWith(normalize(base))) {
+    if (file !== base && !file.startsWith(base.endsWith('/') ? base : `${base}/`)) {
       this.sendError(400, [], false)
       return
     }
     let st = statOrNull(file)
     if (st?.isDirectory() === true) {
       if (!req.path.endsWith('/')) {
-        const location = req.path + '/' + (req.query === '' ? '' : `?${req.query}`)
-        this.sendError(301, [['Location', location]], keep)
+        const host = req.headers.get('host') ?? ''
+        const location = `${this.listener.scheme}://${host}${req.path}/${req.query === '' ? '' : `?${req.query}`}`
+        this.sendError(301, [['Location', location]], keep, loc.addHeaders)
         return
       }
       const index = loc.index.map((i) => join(file, i)).find((p) => statOrNull(p)?.isFile() === true)

@@ -9,6 +9,7 @@
 //                                                                                       encoded once, shared)
 import type { MetaMode } from '../conf/tree.js'
 import type { MediaMessage } from '../media/message.js'
+import type { PlayFailure } from '../stages.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
 import { readMetadata, rebuildMetadata, stripSetDataFrame } from './metadata.js'
@@ -34,6 +35,8 @@ export interface Sink {
   streamEof(): void
   /** the stream gives up on this player: slow past the hard limit, or no publisher with idle_streams off */
   close(reason: string): void
+  /** the play failed (origin error, on_pull refusal): tell the player how, then close */
+  fail(failure: PlayFailure): void
 }
 
 export interface PublisherHandle {
@@ -82,6 +85,8 @@ export class LiveStream {
   /** the active publisher has sent audio or video */
   private mediaStarted = false
   readonly createdAt = Date.now()
+  /** called when the last player leaves (a pull leg stops then, §2.4) */
+  onNoPlayers: (() => void) | null = null
 
   constructor(readonly key: string, readonly opts: LiveOptions) {
     this.cache = opts.cacheTimeMs > 0 ? new GopCache(opts.cacheTimeMs, opts.outQueue) : null
@@ -213,6 +218,26 @@ export class LiveStream {
     if (i === -1) return
     this.players[i] = this.players[this.players.length - 1]
     this.players.pop()
+    if (this.players.length === 0) this.onNoPlayers?.()
+  }
+
+  /**
+   * The publisher's media ended but it stays the publisher (a pull leg reconnecting, §2.6):
+   * players get StreamEOF, and StreamBegin again when media resumes; with idle_streams off
+   * they are closed.
+   */
+  endMedia(p: PublisherHandle): void {
+    if (p !== this.activePublisher || !this.mediaStarted) return
+    for (const pl of [...this.players]) {
+      pl.sink.streamEof()
+      if (!this.opts.idleStreams) pl.sink.close('publisher gone, idle_streams off')
+    }
+    this.resetMedia()
+  }
+
+  /** Every player is told the play failed and is closed (origin or on_pull refusal). */
+  failPlayers(failure: PlayFailure): void {
+    for (const pl of [...this.players]) pl.sink.fail(failure)
   }
 
   // §7.5: with the cache, players are fed from it; one owed frame per new frame while behind.

@@ -10,15 +10,16 @@ import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
 import type { Hub } from '../live/hub.js'
 import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
+import type { PlayFailure, PlayInfo } from '../stages.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
 import {
-  ackMessage, connectResultMessage, decodeCommand, readConnect, resultMessage, sampleAccessMessage,
+  ackMessage, commandMessage, connectResultMessage, decodeCommand, readConnect, resultMessage, sampleAccessMessage,
   setChunkSizeMessage, setPeerBandwidthMessage, splitStreamName, statusMessage, userControlMessage,
   windowAckSizeMessage, type Command, type ConnectInfo, type StatusLevel,
 } from './commands.js'
 import {
-  MSG_ABORT, MSG_ACK, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF0, MSG_DATA_AMF3,
+  CSID_STATUS, MSG_ABORT, MSG_ACK, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF0, MSG_DATA_AMF3,
   MSG_SET_CHUNK_SIZE, MSG_SET_PEER_BANDWIDTH, MSG_SHARED_OBJECT_AMF0, MSG_SHARED_OBJECT_AMF3, MSG_USER_CONTROL, MSG_WINDOW_ACK_SIZE,
   STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_STREAM_BEGIN, UC_STREAM_EOF,
 } from './constants.js'
@@ -34,6 +35,8 @@ export interface RtmpContext {
   liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
   /** streamKey(serverId, app, name) */
   streamKey(serverId: string, app: string, name: string): string
+  /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
+  pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
 }
 
 /** The app and domain a connect names, normalised as PingOS does (§1.9). */
@@ -81,6 +84,7 @@ export class RtmpServerSession implements Sink {
   private server: RtmpServerConf
   private app: AppConf | null = null
   private target: ConnectTarget | null = null
+  private connectInfo: ConnectInfo | null = null
   private stream: LiveStream | null = null
   private player: Player | null = null
   private publishing = false
@@ -139,11 +143,11 @@ export class RtmpServerSession implements Sink {
       }
       this.maybeAck()
     } catch (err) {
-      this.fail(err)
+      this.abort(err)
     }
   }
 
-  private fail(err: unknown): void {
+  private abort(err: unknown): void {
     if (err instanceof EdgeError) this.close(`${err.message} (${err.code})`, 'error')
     else this.close(`internal error: ${(err as Error).stack ?? String(err)}`, 'alert')
   }
@@ -250,6 +254,7 @@ export class RtmpServerSession implements Sink {
     this.server = server
     this.app = app
     this.target = target
+    this.connectInfo = info
     this.phase = Phase.Connected
     const cs = server.chunkSize
     this.socket.cork()
@@ -305,6 +310,7 @@ export class RtmpServerSession implements Sink {
     const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
       this.ctx.liveOptions(this.server, app))
     this.stream = stream
+    this.ctx.pull(stream, app, this.server, this.playInfo(name, args))
     if (!stream.hasPublisher && !app.idleStreams) {
       this.status('error', 'NetStream.Play.StreamNotFound', 'No such stream')
       this.close(`play: no stream "${name}", idle_streams off`, 'info')
@@ -315,6 +321,31 @@ export class RtmpServerSession implements Sink {
     this.socket.write(sampleAccessMessage(this.server.chunkSize))
     this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
     stream.startPlayer(this.player)
+  }
+
+  private playInfo(name: string, pargs: string): PlayInfo {
+    const c = this.connectInfo as ConnectInfo
+    const t = this.target as ConnectTarget
+    return {
+      clientId: this.id,
+      domain: t.domain,
+      app: t.app,
+      name,
+      pargs,
+      args: t.args,
+      flashVer: c.flashVer,
+      swfUrl: c.swfUrl,
+      tcUrl: t.tcUrl,
+      pageUrl: c.pageUrl,
+      audioCodecs: c.audioCodecs,
+      videoCodecs: c.videoCodecs,
+      scheme: 'rtmp',
+      serverId: this.listener.serverId,
+      remoteAddr: this.peer,
+      remotePort: String(this.socket.remotePort ?? ''),
+      serverAddr: this.socket.localAddress ?? '',
+      serverPort: String(this.socket.localPort ?? ''),
+    }
   }
 
   private onPause(pause: boolean): void {
@@ -361,6 +392,14 @@ export class RtmpServerSession implements Sink {
 
   streamEof(): void {
     this.socket.write(userControlMessage(UC_STREAM_EOF, STREAM_ID, this.server.chunkSize))
+  }
+
+  fail(failure: PlayFailure): void {
+    const info = { level: failure.level, code: failure.code, description: failure.description }
+    this.socket.write(failure.viaError
+      ? commandMessage(this.server.chunkSize, CSID_STATUS, STREAM_ID, '_error', 0, null, info)
+      : statusMessage(this.server.chunkSize, failure.level as StatusLevel, failure.code, failure.description))
+    this.close(`play failed: ${failure.code} "${failure.description}"`, 'info')
   }
 
   // ---- timers --------------------------------------------------------------------------------
