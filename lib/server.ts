@@ -9,6 +9,8 @@ import { Hub, streamKey } from './live/hub.js'
 import type { LiveOptions } from './live/stream.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
 import type { FlvContext } from './http/flv-live.js'
+import { HostResolver } from './core/resolve.js'
+import { pullIfNeeded, type RelayContext } from './relay/pull.js'
 import { HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
 
@@ -19,14 +21,22 @@ export class EdgeNode {
   private sessionCounter = 0
   private readonly rtmpContext: RtmpContext
   private readonly flvContext: FlvContext
+  private readonly relayContext: RelayContext
 
   constructor(private readonly tree: MainConf, private readonly log: Logger, serverName: string) {
+    const resolver = tree.events.resolver
+    this.relayContext = {
+      log,
+      resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
+      release: (stream) => this.hub.release(stream),
+    }
     this.rtmpContext = {
       hub: this.hub,
       log,
       nextSessionId: () => ++this.sessionCounter,
       liveOptions: (server, app) => liveOptions(server, app, serverName),
       streamKey,
+      pull: (stream, app, server, player) => pullIfNeeded(this.relayContext, stream, app, server, player),
     }
     this.flvContext = { ...this.rtmpContext, serverName, rtmp: tree.rtmp }
   }
