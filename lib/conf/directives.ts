@@ -119,8 +119,10 @@ d('accept_mutex_delay', EVENTS, N1, msec)
 d('debug_connection', EVENTS, N1, list)
 d('worker_aio_requests', EVENTS, N1, num)
 d('multi_listen', EVENTS, N2, list)
-d('resolver', EVENTS | HSL, N1M, resolver)
-d('resolver_timeout', EVENTS | HSL, N1, msec)
+r('resolver', EVENTS, N1M, resolver)
+r('resolver_timeout', EVENTS, N1, msec)
+d('resolver', HSL, N1M, resolver)
+d('resolver_timeout', HSL, N1, msec)
 d('dynamic_refresh_interval', EVENTS, N1, msec)
 d('dynamic_domain_buckets', EVENTS, N1, num)
 d('worker_timers', EVENTS, N1, num)
@@ -179,16 +181,18 @@ d('zero_start', RSA, N1, flag)
 r('meta', RSA, N1, oneOf('on', 'copy', 'off'))
 
 // relay
-d('pull', RTMP_APP, N1M, pull)
+r('pull', RTMP_APP, N1M, pull)
 d('push', RTMP_APP, N1M, push)
-d('relay_reconnect', RSA, N1, msec)
-d('failed_reconnect', RSA, N1, msec)
-d('relay_buffer', RSA, N1, msec)
+r('relay_reconnect', RSA, N1, msec)
+r('failed_reconnect', RSA, N1, msec)
+r('relay_buffer', RSA, N1, msec)
 d('rtmp_auto_pull', RSA, N1, flag)
 d('rtmp_auto_pull_port', RSA, N1, str)
 
 // notifications
-for (const e of ['play', 'publish', 'pull', 'stream', 'record']) {
+r('on_pull', RTMP_APP, N1M, notifyOnce)
+r('oclp_pull', RTMP_APP, N1M, notifyOnce)
+for (const e of ['play', 'publish', 'stream', 'record']) {
   d(`on_${e}`, RTMP_APP, N1M, notifyOnce)
   d(`oclp_${e}`, RTMP_APP, N1M, notifyOnce)
 }
