@@ -33,8 +33,7 @@ import {
   type Command,
 } from './commands.js'
 import {
-  CSID_COMMAND, CSID_STATUS, MSG_ABORT, MSG_ACK, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3,
-  MSG_SET_CHUNK_SIZE, MSG_SET_PEER_BANDWIDTH, MSG_SHARED_OBJECT_AMF0, MSG_SHARED_OBJECT_AMF3, MSG_USER_CONTROL,
+  CSID_COMMAND, CSID_STATUS, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3, MSG_USER_CONTROL,
   MSG_WINDOW_ACK_SIZE, STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_SET_BUFFER_LENGTH,
 } from './constants.js'
 import { ClientHandshake, ClientHandshakeState } from './handshake.js'
@@ -127,6 +126,8 @@ export class RtmpClientSession {
   private readonly handshake = new ClientHandshake()
   private readonly reader: ChunkReader
   private received = 0
+  /** chunk-stream bytes received (after S2): what Acknowledgements count, as nginx-rtmp's in_bytes */
+  private chunkBytesIn = 0
   private lastAckBytes = 0
   /** the origin's Window Ack Size; 0 until it announces one */
   private peerAckWindow = 0
@@ -188,8 +189,10 @@ export class RtmpClientSession {
         if (this.handshake.state !== ClientHandshakeState.DONE) return
         this.sendConnect()
         const rest = this.handshake.leftover()
+        this.chunkBytesIn += rest.length
         if (rest.length > 0) this.reader.push(rest)
       } else {
+        this.chunkBytesIn += data.length
         this.reader.push(data)
       }
       this.maybeAck()
@@ -203,12 +206,15 @@ export class RtmpClientSession {
     else this.close(`internal error: ${(err as Error).stack ?? String(err)}`)
   }
 
-  /** RTMP 5.4.3: acknowledge once the peer's window of bytes has been received */
+  /**
+   * RTMP 5.4.3: acknowledge each time the peer's window of bytes has been received. Counted
+   * from the end of the handshake and sent as a wrapping 32-bit number, as nginx-rtmp does.
+   */
   private maybeAck(): void {
     if (this.current === RtmpClientState.CLOSED) return
-    if (this.peerAckWindow > 0 && this.received - this.lastAckBytes >= this.peerAckWindow) {
-      this.lastAckBytes = this.received
-      this.write(ackMessage(this.received))
+    if (this.peerAckWindow > 0 && this.chunkBytesIn - this.lastAckBytes >= this.peerAckWindow) {
+      this.lastAckBytes = this.chunkBytesIn
+      this.write(ackMessage(this.chunkBytesIn))
     }
   }
 
@@ -233,22 +239,17 @@ export class RtmpClientSession {
         this.onCommand(decodeCommand(m.payload, m.typeId === MSG_COMMAND_AMF3))
         return
       case MSG_WINDOW_ACK_SIZE:
-        if (m.payload.length < 4) throw new ProtocolError('ERR_RTMP_MESSAGE', 'short Window Acknowledgement Size message')
-        this.peerAckWindow = m.payload.readUInt32BE(0)
+        // a short one is ignored, as nginx-rtmp's protocol message handler does
+        if (m.payload.length >= 4) this.peerAckWindow = m.payload.readUInt32BE(0)
         return
       case MSG_USER_CONTROL:
         this.onUserControl(m.payload)
         return
-      case MSG_SET_CHUNK_SIZE:
-      case MSG_ABORT:
-      case MSG_ACK:
-      case MSG_SET_PEER_BANDWIDTH:
-      case MSG_SHARED_OBJECT_AMF0:
-      case MSG_SHARED_OBJECT_AMF3:
-        // chunk size and abort are applied by the reader; nginx-rtmp's relay ignores the rest
-        return
       default:
-        throw new ProtocolError('ERR_RTMP_MESSAGE', `unknown message type ${m.typeId}`)
+        // Set Chunk Size and Abort are applied by the reader. Acknowledgement, Set Peer
+        // Bandwidth, shared objects and unknown types are ignored, as nginx-rtmp does
+        // (ngx_rtmp_receive_message has no handler for them and goes on).
+        return
     }
   }
 
@@ -286,10 +287,10 @@ export class RtmpClientSession {
   }
 
   private onUserControl(p: Buffer): void {
-    if (p.length < 6) throw new ProtocolError('ERR_RTMP_MESSAGE', 'short user control message')
     // RTMP 7.1.7: a PingRequest is answered with a PingResponse carrying the same timestamp;
-    // StreamBegin, StreamEOF, StreamDry, StreamIsRecorded need nothing from a relay client
-    if (p.readUInt16BE(0) === UC_PING_REQUEST) {
+    // StreamBegin, StreamEOF, StreamDry, StreamIsRecorded need nothing from a relay client.
+    // A message too short for its event is ignored, as nginx-rtmp's user message handler does.
+    if (p.length >= 6 && p.readUInt16BE(0) === UC_PING_REQUEST) {
       this.write(userControlMessage(UC_PING_RESPONSE, p.readUInt32BE(2), this.opts.chunkSize))
     }
   }
