@@ -67,6 +67,9 @@ export class FlvLiveSession implements Sink {
   private headersSent = false
   private closed = false
   private timer: NodeJS.Timeout | null = null
+  /** armed while output waits in the socket: a write blocked for `timeout` ends the session (§8.6) */
+  private sendTimer: NodeJS.Timeout | null = null
+  private sendTimeoutMs = 0
   private readonly chunked: boolean
   private readonly logCtx: LogContext
 
@@ -105,7 +108,8 @@ export class FlvLiveSession implements Sink {
       this.refuse(403, 'flv: denied by access rules', logName)
       return
     }
-    this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), listener.defaultServer.timeoutMs)
+    this.sendTimeoutMs = listener.defaultServer.timeoutMs
+    this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), this.sendTimeoutMs)
     ctx.log.info(`flv play: app='${url.app}' name='${url.name}' args='${req.query}' ${scheme}`, logName)
     if (!app.live) return // live off: nothing is ever sent, 503 at timeout (§8.3)
     const stream = ctx.hub.acquire(ctx.streamKey(listener.serverId, url.app, url.name), ctx.liveOptions(server, app))
@@ -191,6 +195,18 @@ export class FlvLiveSession implements Sink {
       if (this.closed) return
     }
     this.writeBody(frame.flv, this.chunked ? frame.flvChunkHead : null)
+    if (this.sendTimer === null && this.conn.socket.writableLength > 0) this.armSendTimer()
+  }
+
+  private armSendTimer(): void {
+    const s = this.conn.socket
+    const written = s.bytesWritten
+    this.sendTimer = setTimeout(() => {
+      this.sendTimer = null
+      if (s.writableLength === 0) return
+      if (s.bytesWritten === written) this.close(`send timed out, ${s.writableLength} bytes unsent`)
+      else this.armSendTimer()
+    }, this.sendTimeoutMs)
   }
 
   streamBegin(): void {}
@@ -212,7 +228,9 @@ export class FlvLiveSession implements Sink {
 
   close(reason: string): void {
     if (this.timer !== null) clearTimeout(this.timer)
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer)
     this.timer = null
+    this.sendTimer = null
     this.leave()
     if (this.closed) return
     this.closed = true

@@ -65,8 +65,12 @@ export class GopCache {
       while (drop < this.frames.length && ((newest.timestamp - this.frames[drop].timestamp) | 0) > this.cacheTimeMs) drop++
       if (drop > 0) this.dropBefore(this.base + drop)
     }
+    // A full ring forces trimming, still a GOP at a time so the head stays a keyframe; with
+    // no second keyframe to cut at, the cache restarts at the next keyframe.
     while (this.frames.length > this.maxFrames) {
-      this.dropBefore(this.keyframes.length >= 2 ? this.keyframes[1] : this.base + 1)
+      if (this.keyframes.length >= 2) this.dropBefore(this.keyframes[1])
+      else if (this.keyframes.length === 1 && this.keyframes[0] > this.base) this.dropBefore(this.keyframes[0])
+      else this.clear()
     }
   }
 

@@ -44,6 +44,14 @@ export interface PublisherHandle {
   readonly priority: number
 }
 
+/** What each publisher last sent of metadata and sequence headers (kept per publisher, as nginx-rtmp). */
+interface PublisherState {
+  readonly handle: PublisherHandle
+  metadata: Frame | null
+  audioHeader: Frame | null
+  videoHeader: Frame | null
+}
+
 /** The application settings a stream works by (from AppConf and its server). */
 export interface LiveOptions {
   readonly cacheTimeMs: number
@@ -69,18 +77,19 @@ export class Player {
   /** with the GOP cache and send_all off: seq of the next cached frame owed, -1 when live */
   cursor = -1
   dropped = 0
+  /** the stream gave up on it; nothing more is sent while it leaves */
+  closed = false
 
   constructor(readonly sink: Sink) {}
 }
 
 export class LiveStream {
   readonly players: Player[] = []
-  private readonly publishers: PublisherHandle[] = []
+  private readonly publishers: PublisherState[] = []
   private activePublisher: PublisherHandle | null = null
-  private metadata: Frame | null = null
+  /** the active publisher's state (its metadata and headers) */
+  private current: PublisherState | null = null
   private metaVersion = 0
-  private audioHeader: Frame | null = null
-  private videoHeader: Frame | null = null
   private readonly cache: GopCache | null
   /** the active publisher has sent audio or video */
   private mediaStarted = false
@@ -111,40 +120,46 @@ export class LiveStream {
 
   /** Join as publisher; false when one of the same priority exists (NetStream.Publish.BadName). */
   addPublisher(p: PublisherHandle): boolean {
-    if (this.publishers.some((x) => x.priority === p.priority)) return false
-    this.publishers.push(p)
+    if (this.publishers.some((x) => x.handle.priority === p.priority)) return false
+    this.publishers.push({ handle: p, metadata: null, audioHeader: null, videoHeader: null })
     this.electPublisher()
     return true
   }
 
   removePublisher(p: PublisherHandle): void {
-    const i = this.publishers.indexOf(p)
+    const i = this.publishers.findIndex((x) => x.handle === p)
     if (i === -1) return
     this.publishers.splice(i, 1)
     this.electPublisher()
   }
 
+  private get metadata(): Frame | null { return this.current?.metadata ?? null }
+  private get audioHeader(): Frame | null { return this.current?.audioHeader ?? null }
+  private get videoHeader(): Frame | null { return this.current?.videoHeader ?? null }
+
   // The highest priority publisher feeds the players; the earliest among equals (§7.2).
   private electPublisher(): void {
-    let best: PublisherHandle | null = null
-    for (const p of this.publishers) if (best === null || p.priority > best.priority) best = p
-    if (best === this.activePublisher) return
+    let best: PublisherState | null = null
+    for (const p of this.publishers) if (best === null || p.handle.priority > best.handle.priority) best = p
+    if (best?.handle === this.activePublisher) return
     const hadMedia = this.mediaStarted
-    this.activePublisher = best
+    this.activePublisher = best?.handle ?? null
+    this.current = best
     this.resetMedia()
-    if (hadMedia) {
-      for (const pl of [...this.players]) {
-        pl.sink.streamEof()
-        if (best === null && !this.opts.idleStreams) pl.sink.close('publisher gone, idle_streams off')
+    if (this.current?.metadata != null) this.metaVersion++
+    const closing = best === null && !this.opts.idleStreams
+    for (let i = this.players.length - 1; i >= 0; i--) {
+      const pl = this.players[i]
+      if (hadMedia) pl.sink.streamEof()
+      if (closing) {
+        pl.closed = true
+        pl.sink.close('publisher gone, idle_streams off')
       }
     }
   }
 
   private resetMedia(): void {
     this.mediaStarted = false
-    this.metadata = null
-    this.audioHeader = null
-    this.videoHeader = null
     this.cache?.clear()
     for (const pl of this.players) {
       pl.videoStarted = false
@@ -160,7 +175,8 @@ export class LiveStream {
     const body = stripSetDataFrame(msg.payload)
     if (body === null) return
     const payload = this.opts.meta === 'copy' ? body : rebuildMetadata(readMetadata(body), this.opts.serverName)
-    this.metadata = new Frame({ typeId: msg.typeId, timestamp: 0, payload }, this.opts.chunkSize, this.opts.hevcCodecId)
+    const state = this.current as PublisherState
+    state.metadata = new Frame({ typeId: msg.typeId, timestamp: 0, payload }, this.opts.chunkSize, this.opts.hevcCodecId)
     this.metaVersion++
   }
 
@@ -173,19 +189,22 @@ export class LiveStream {
       for (const pl of this.players) pl.sink.streamBegin()
     }
     if (frame.sequenceHeader) {
-      if (frame.isVideo) this.videoHeader = frame
-      else this.audioHeader = frame
+      const state = this.current as PublisherState
+      if (frame.isVideo) state.videoHeader = frame
+      else state.audioHeader = frame
       // players already past their track start get the new header (codec change)
-      for (const pl of this.players) {
+      for (let i = this.players.length - 1; i >= 0; i--) {
+        const pl = this.players[i]
         if ((frame.isVideo ? pl.videoStarted : pl.audioStarted) && pl.cursor === -1) this.send(pl, frame)
       }
       return
     }
+    // Backwards: a player removed during the loop swaps in the last one, already served.
     if (this.cache !== null) {
       this.cache.push(frame)
-      for (let i = 0; i < this.players.length; i++) this.feedCached(this.players[i], frame)
+      for (let i = this.players.length - 1; i >= 0; i--) this.feedCached(this.players[i], frame)
     } else {
-      for (let i = 0; i < this.players.length; i++) this.feedLive(this.players[i], frame)
+      for (let i = this.players.length - 1; i >= 0; i--) this.feedLive(this.players[i], frame)
     }
   }
 
@@ -228,16 +247,25 @@ export class LiveStream {
    */
   endMedia(p: PublisherHandle): void {
     if (p !== this.activePublisher || !this.mediaStarted) return
-    for (const pl of [...this.players]) {
+    for (let i = this.players.length - 1; i >= 0; i--) {
+      const pl = this.players[i]
       pl.sink.streamEof()
-      if (!this.opts.idleStreams) pl.sink.close('publisher gone, idle_streams off')
+      if (!this.opts.idleStreams) {
+        pl.closed = true
+        pl.sink.close('publisher gone, idle_streams off')
+      }
     }
     this.resetMedia()
+    if (this.current !== null) this.current.metadata = this.current.audioHeader = this.current.videoHeader = null
   }
 
   /** Every player is told the play failed and is closed (origin or on_pull refusal). */
   failPlayers(failure: PlayFailure): void {
-    for (const pl of [...this.players]) pl.sink.fail(failure)
+    for (let i = this.players.length - 1; i >= 0; i--) {
+      const pl = this.players[i]
+      pl.closed = true
+      pl.sink.fail(failure)
+    }
   }
 
   // §7.5: with the cache, players are fed from it; one owed frame per new frame while behind.
@@ -296,8 +324,10 @@ export class LiveStream {
 
   // The only write path: metadata first when it changed; bounded output per player.
   private send(pl: Player, frame: Frame): void {
+    if (pl.closed) return
     const queued = pl.sink.queuedBytes
     if (queued > PLAYER_HARD_BYTES) {
+      pl.closed = true
       pl.sink.close(`slow player: ${queued} bytes unsent`)
       return
     }

@@ -94,6 +94,7 @@ export class RtmpServerSession implements Sink {
   private lastAckBytes = 0
   private peerAckWindow = 0
   private timer: NodeJS.Timeout | null = null
+  private sendTimer: NodeJS.Timeout | null = null
   /** the duration the timer was armed with */
   private armedMs = 0
   private awaitingPing = false
@@ -384,6 +385,18 @@ export class RtmpServerSession implements Sink {
 
   writeFrame(frame: Frame): void {
     this.socket.write(frame.rtmp)
+    if (this.sendTimer === null && this.socket.writableLength > 0) this.armSendTimer()
+  }
+
+  // `timeout` is also the write timeout (§1.5): output blocked that long ends the session.
+  private armSendTimer(): void {
+    const written = this.socket.bytesWritten
+    this.sendTimer = setTimeout(() => {
+      this.sendTimer = null
+      if (this.socket.writableLength === 0) return
+      if (this.socket.bytesWritten === written) this.close(`send timed out, ${this.socket.writableLength} bytes unsent`, 'info')
+      else this.armSendTimer()
+    }, this.server.timeoutMs)
   }
 
   streamBegin(): void {
@@ -438,6 +451,7 @@ export class RtmpServerSession implements Sink {
     if (this.phase === Phase.Closed) return
     this.phase = Phase.Closed
     if (this.timer !== null) clearTimeout(this.timer)
+    if (this.sendTimer !== null) clearTimeout(this.sendTimer)
     this.leaveStream()
     this.ctx.log.log(level, `close: ${reason}`, this.logCtx())
     this.socket.destroy()
