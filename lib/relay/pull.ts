@@ -148,6 +148,8 @@ export class PullLeg implements PublisherHandle {
   private notifyArgs: string | null = null
   /** the attempt whose act=done went out (one per attempt) */
   private doneSentFor = 0
+  /** the last attempt that ended: closing its client re-enters attemptEnded, which must not count twice */
+  private endedAttempt = 0
   private stopped = false
   private readonly logCtx: LogContext
 
@@ -342,7 +344,8 @@ export class PullLeg implements PublisherHandle {
   // ---- retries (§2.5) -------------------------------------------------------------------------
 
   private attemptEnded(id: number, byDeadline: boolean): void {
-    if (id !== this.attempt || this.stopped) return
+    if (id !== this.attempt || this.stopped || id === this.endedAttempt) return
+    this.endedAttempt = id
     this.clearDeadline()
     const client = this.client
     this.client = null
