@@ -96,6 +96,12 @@ export class LiveStream {
   readonly createdAt = Date.now()
   /** called when the last player leaves (a pull leg stops then, §2.4) */
   onNoPlayers: (() => void) | null = null
+  /** timestamps of the last audio and video frames sent out (for re-stamped headers) */
+  private lastAudioTs = -1
+  private lastVideoTs = -1
+  /** the last header re-stamped per track, shared by the players starting together */
+  private restampedAudio: Frame | null = null
+  private restampedVideo: Frame | null = null
 
   constructor(readonly key: string, readonly opts: LiveOptions) {
     this.cache = opts.cacheTimeMs > 0 ? new GopCache(opts.cacheTimeMs, opts.outQueue) : null
@@ -160,6 +166,7 @@ export class LiveStream {
 
   private resetMedia(): void {
     this.mediaStarted = false
+    this.lastAudioTs = this.lastVideoTs = -1
     this.cache?.clear()
     for (const pl of this.players) {
       pl.videoStarted = false
@@ -206,6 +213,8 @@ export class LiveStream {
     } else {
       for (let i = this.players.length - 1; i >= 0; i--) this.feedLive(this.players[i], frame)
     }
+    if (frame.isVideo) this.lastVideoTs = frame.timestamp
+    else if (frame.isAudio) this.lastAudioTs = frame.timestamp
   }
 
   /** Add a player: StreamBegin if media flows, then (GOP cache) the cached burst. */
@@ -298,16 +307,31 @@ export class LiveStream {
       if (!pl.videoStarted) {
         if (this.opts.waitKey && !frame.keyframe) return
         pl.videoStarted = true
-        if (this.videoHeader !== null) this.send(pl, this.videoHeader)
+        if (this.videoHeader !== null) this.send(pl, this.restamped(this.videoHeader, this.lastVideoTs))
       }
     } else if (frame.isAudio) {
       if (!pl.audioStarted) {
         if (this.opts.waitVideo && !pl.videoStarted && this.videoHeader !== null) return
         pl.audioStarted = true
-        if (this.audioHeader !== null) this.send(pl, this.audioHeader)
+        if (this.audioHeader !== null) this.send(pl, this.restamped(this.audioHeader, this.lastAudioTs))
       }
     }
     this.send(pl, frame)
+  }
+
+  /**
+   * §7.6: a track starts with the current sequence header carrying the track's preceding
+   * timestamp (not the time the publisher first sent it). One copy per timestamp and track,
+   * shared by every player that starts there.
+   */
+  private restamped(header: Frame, ts: number): Frame {
+    if (ts < 0 || ts === header.timestamp) return header
+    const cached = header.isVideo ? this.restampedVideo : this.restampedAudio
+    if (cached !== null && cached.timestamp === ts && cached.msg.payload === header.msg.payload) return cached
+    const f = new Frame({ typeId: header.msg.typeId, timestamp: ts, payload: header.msg.payload }, this.opts.chunkSize, this.opts.hevcCodecId)
+    if (header.isVideo) this.restampedVideo = f
+    else this.restampedAudio = f
+    return f
   }
 
   /** Metadata, then the AAC header, then the video header (§7.5 join order). */
