@@ -139,6 +139,8 @@ export class PullLeg implements PublisherHandle {
   /** increments per attempt; late callbacks of an old attempt are ignored */
   private attempt = 0
   private attemptPlaying = false
+  /** the attempt delivered media: only then is its end a reason to retry at once (docs/compat.md) */
+  private attemptGotMedia = false
   private urlIndex = 0
   private backoffMs: number
   private deadline: NodeJS.Timeout | null = null
@@ -174,6 +176,7 @@ export class PullLeg implements PublisherHandle {
   private begin(): void {
     const id = ++this.attempt
     this.attemptPlaying = false
+    this.attemptGotMedia = false
     this.deadline = setTimeout(() => this.onDeadline(id), this.app.relayReconnectMs)
     const onPull = this.app.notify.pull
     if (onPull !== null) {
@@ -317,12 +320,15 @@ export class PullLeg implements PublisherHandle {
     if (id !== this.attempt || this.stopped) return
     this.attemptPlaying = true
     this.clearDeadline()
-    this.backoffMs = this.app.failedReconnectMs
     this.ctx.log.info('pull: publishing', this.logCtx)
   }
 
   private media(id: number, msg: MediaMessage): void {
     if (id !== this.attempt || this.stopped) return
+    if (!this.attemptGotMedia) {
+      this.attemptGotMedia = true
+      this.backoffMs = this.app.failedReconnectMs
+    }
     if (msg.typeId === MSG_AUDIO || msg.typeId === MSG_VIDEO) this.stream.publish(this, msg)
     else this.stream.publishData(this, msg)
   }
@@ -351,8 +357,10 @@ export class PullLeg implements PublisherHandle {
     this.client = null
     client?.close('attempt ended')
     this.sendDone()
-    const succeeded = this.attemptPlaying
-    if (succeeded) this.stream.endMedia(this)
+    if (this.attemptPlaying) this.stream.endMedia(this)
+    // PingOS retries at once after any attempt that reached "publishing"; an origin answering
+    // 200 or Play.Start and then failing would be hammered, so edge asks for media too.
+    const succeeded = this.attemptGotMedia
     if (this.stopped || this.stream.players.length === 0) {
       this.stop('no players left')
       return
