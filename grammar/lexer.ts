@@ -37,9 +37,6 @@ export interface Token {
   file: string
   /** line of the token's last byte: nginx reports errors at the line it has read up to */
   line: number
-  /** byte offset in the source text, for nearley's error reports */
-  offset: number
-  text: string
 }
 
 /** A syntax error found while tokenising; `line` is where nginx would report it. */
@@ -79,18 +76,50 @@ function lineAfter(text: string, line: number, len: number): number {
   return line + countLines(text.slice(0, len))
 }
 
+/** Deeper nesting than any real config; past it a walk would only risk the stack. */
+export const CONF_MAX_DEPTH = 64
+
 /**
- * Tokenise a whole config file. Throws LexError with nginx's message for the errors that
- * ngx_conf_read_token itself reports (quote rules, over-long tokens, end of file inside a token).
+ * The tokens of one file, produced lazily (so that a big file's tokens die young while
+ * nearley consumes them). Applies the rules moo cannot express and throws LexError with
+ * nginx's message for the errors ngx_conf_read_token itself reports (quote rules, over-long
+ * tokens, end of file inside a token), and for nesting deeper than CONF_MAX_DEPTH.
  */
-export function lexConf(source: string, file: string): Token[] {
-  const tokens: Token[] = []
-  mooLexer.reset(source)
-  let afterQuote = false
-  for (let t = mooLexer.next(); t !== undefined; t = mooLexer.next()) {
+export class ConfTokens {
+  /** each stream owns a clone of the compiled lexer (an included file is read mid-parse) */
+  private readonly lexer: moo.Lexer = (mooLexer as moo.Lexer & { clone(): moo.Lexer }).clone()
+  private afterQuote = false
+  private depth = 0
+  /** type of the last token handed out (the end-of-file message depends on it) */
+  lastType: TokenType | null = null
+  /** the error next() threw: nearley wraps lexer errors in its own, so the parser reads it here */
+  failure: LexError | null = null
+
+  constructor(source: string, private readonly file: string) {
+    this.lexer.reset(source)
+  }
+
+  next(): Token | undefined {
+    try {
+      for (let t = this.lexer.next(); t !== undefined; t = this.lexer.next()) {
+        const tok = this.accept(t)
+        if (tok !== null) {
+          this.lastType = tok.type
+          return tok
+        }
+      }
+    } catch (err) {
+      if (err instanceof LexError) this.failure = err
+      throw err
+    }
+    return undefined
+  }
+
+  private accept(t: moo.Token): Token | null {
     const type = t.type as string
-    if (afterQuote) {
-      afterQuote = false
+    const file = this.file
+    if (this.afterQuote) {
+      this.afterQuote = false
       if (type === 'word' && t.text[0] === ')') {
         // nginx lets ")" follow a quote directly: if ($a = "b") is four arguments.
       } else if (type !== 'space' && type !== 'semicolon' && type !== 'lbrace') {
@@ -100,12 +129,15 @@ export function lexConf(source: string, file: string): Token[] {
     switch (type) {
       case 'space':
       case 'comment':
-        continue
-      case 'semicolon':
+        return null
       case 'lbrace':
+        if (++this.depth > CONF_MAX_DEPTH) throw new LexError(`blocks nested deeper than ${CONF_MAX_DEPTH} levels`, t.line)
+        return { type, value: t.text, quoted: false, file, line: t.line }
       case 'rbrace':
-        tokens.push({ type, value: t.text, quoted: false, file, line: t.line, offset: t.offset, text: t.text })
-        continue
+        this.depth--
+        return { type, value: t.text, quoted: false, file, line: t.line }
+      case 'semicolon':
+        return { type, value: t.text, quoted: false, file, line: t.line }
       case 'dquoted':
       case 'squoted': {
         const body = t.text.slice(1, -1)
@@ -113,20 +145,15 @@ export function lexConf(source: string, file: string): Token[] {
           throw new LexError(`too long parameter, probably missing terminating "${t.text[0]}" character`,
             lineAfter(t.text, t.line, CONF_TOKEN_MAX_BYTES))
         }
-        const line = t.line + t.lineBreaks
-        tokens.push({ type: 'word', value: unescapeConf(body), quoted: true, file, line, offset: t.offset, text: t.text })
-        afterQuote = true
-        continue
+        this.afterQuote = true
+        return { type: 'word', value: unescapeConf(body), quoted: true, file, line: t.line + t.lineBreaks }
       }
-      case 'word': {
+      case 'word':
         if (t.text.length >= CONF_TOKEN_MAX_BYTES) {
           throw new LexError(`too long parameter "${t.text.slice(0, 10)}..." started`,
             lineAfter(t.text, t.line, CONF_TOKEN_MAX_BYTES))
         }
-        const line = t.line + t.lineBreaks
-        tokens.push({ type: 'word', value: unescapeConf(t.text), quoted: false, file, line, offset: t.offset, text: t.text })
-        continue
-      }
+        return { type: 'word', value: unescapeConf(t.text), quoted: false, file, line: t.line + t.lineBreaks }
       case 'unterminated':
         if (t.text.length >= CONF_TOKEN_MAX_BYTES) {
           throw new LexError(`too long parameter, probably missing terminating "${t.text[0]}" character`,
@@ -138,18 +165,24 @@ export function lexConf(source: string, file: string): Token[] {
         throw new LexError('unexpected end of file, expecting ";" or "}"', t.line)
     }
   }
-  return tokens
+}
+
+/** All tokens of a file at once (tests and the printer; parsing streams them). */
+export function lexConf(source: string, file: string): Token[] {
+  const stream = new ConfTokens(source, file)
+  const out: Token[] = []
+  for (let t = stream.next(); t !== undefined; t = stream.next()) out.push(t)
+  return out
 }
 
 /**
- * The lexer nearley drives: replays a token list made by lexConf. nearley asks it whether a
- * token type exists (`has`) when the grammar names %word, %semicolon, %lbrace or %rbrace.
+ * The lexer nearley drives: hands out ConfTokens' tokens. nearley asks it whether a token
+ * type exists (`has`) when the grammar names %word, %semicolon, %lbrace or %rbrace.
  */
 export class TokenStream {
-  private index = 0
-  constructor(private readonly tokens: readonly Token[] = []) {}
-  reset(): void { this.index = 0 }
-  next(): Token | undefined { return this.tokens[this.index++] }
+  constructor(private readonly tokens: ConfTokens | null = null) {}
+  reset(): void {}
+  next(): Token | undefined { return this.tokens?.next() }
   save(): Record<string, never> { return {} }
   formatError(token: Token): string { return `unexpected "${token.value}"` }
   has(type: string): boolean { return type === 'word' || type === 'semicolon' || type === 'lbrace' || type === 'rbrace' }

@@ -4,13 +4,11 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import nearley from 'nearley'
-import { LexError, lexConf, TokenStream, type Token } from '../../grammar/lexer.js'
+import { ConfTokens, TokenStream, type Token } from '../../grammar/lexer.js'
 import grammar from '../../grammar/nginx.generated.js'
 import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 
-/** Deeper nesting than any real config; past it the walk would only risk the stack. */
-export const CONF_MAX_DEPTH = 64
 /** Larger files are refused before parsing (nginx has no limit; see docs/compat.md). */
 export const CONF_MAX_FILE_BYTES = 8 * 1024 * 1024
 
@@ -41,18 +39,13 @@ const compiledGrammar = nearley.Grammar.fromCompiled(grammar as unknown as nearl
  * ";", "{" or "}", and the two end-of-file messages.
  */
 export function parseConf(text: string, file: string): Statement[] {
-  let tokens: Token[]
-  try {
-    tokens = lexConf(text, file)
-  } catch (err) {
-    if (err instanceof LexError) throw new ConfError({ file, line: err.line }, err.message, 'emerg', 'ERR_CONF_SYNTAX')
-    throw err
-  }
-  checkDepth(tokens, file)
+  const tokens = new ConfTokens(text, file)
   const parser = new nearley.Parser(compiledGrammar, { lexer: new TokenStream(tokens) as unknown as nearley.Lexer })
   try {
     parser.feed('')
   } catch (err) {
+    const lexError = tokens.failure
+    if (lexError !== null) throw new ConfError({ file, line: lexError.line }, lexError.message, 'emerg', 'ERR_CONF_SYNTAX')
     const token = (err as { token?: Token }).token
     if (token === undefined) throw err
     throw new ConfError({ file, line: token.line }, `unexpected "${token.value}"`, 'emerg', 'ERR_CONF_SYNTAX')
@@ -62,10 +55,8 @@ export function parseConf(text: string, file: string): Statement[] {
   if (results.length > 1) throw new Error(`nginx.ne is ambiguous: ${results.length} parses of ${file}`)
   // nearley consumed every token but the file stops inside a statement or a block.
   const eofLine = 1 + countNewlines(text)
-  const last = tokens[tokens.length - 1]
-  const inStatement = last !== undefined && last.type === 'word'
   throw new ConfError({ file, line: eofLine },
-    inStatement ? 'unexpected end of file, expecting ";" or "}"' : 'unexpected end of file, expecting "}"',
+    tokens.lastType === 'word' ? 'unexpected end of file, expecting ";" or "}"' : 'unexpected end of file, expecting "}"',
     'emerg', 'ERR_CONF_SYNTAX')
 }
 
@@ -73,17 +64,6 @@ function countNewlines(text: string): number {
   let n = 0
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++
   return n
-}
-
-function checkDepth(tokens: readonly Token[], file: string): void {
-  let depth = 0
-  for (const t of tokens) {
-    if (t.type === 'lbrace' && ++depth > CONF_MAX_DEPTH) {
-      throw new ConfError({ file, line: t.line }, `blocks nested deeper than ${CONF_MAX_DEPTH} levels`,
-        'emerg', 'ERR_CONF_SYNTAX')
-    }
-    if (t.type === 'rbrace') depth--
-  }
 }
 
 /** One file read while loading, with its text: what `edge -T` dumps. */
