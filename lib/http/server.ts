@@ -8,7 +8,7 @@ import type { AddHeader, HttpServerConf, LocationConf } from '../conf/tree.js'
 import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
-import { BadRequest, RequestHeadReader, type HttpRequest } from './request.js'
+import { BadRequest, HTTP_MAX_HEAD_BYTES, RequestHeadReader, type HttpRequest } from './request.js'
 import { HEADER_TOO_LARGE, errorPage, responseHead, type HeaderList } from './response.js'
 
 /** client_header_timeout (nginx default 60s): a client must send its request head in time */
@@ -46,8 +46,13 @@ export function findLocation(locations: readonly LocationConf[], path: string): 
 export class HttpConnection {
   private readonly reader = new RequestHeadReader()
   private timer: NodeJS.Timeout | null
-  /** a response is being produced; further input is ignored until it ends */
+  /** a response is being produced; input waits in `held` until it ends */
   private busy = false
+  /** bytes of the next request(s) that arrived during a response (bounded like a head) */
+  private held: Buffer[] = []
+  private heldBytes = 0
+  /** the connection will close after this response: further input is ignored */
+  private ending = false
   private closed = false
   readonly peer: string
   readonly logCtx: LogContext
@@ -62,7 +67,13 @@ export class HttpConnection {
   }
 
   private onData(data: Buffer): void {
-    if (this.busy || this.closed) return
+    if (this.closed || this.ending) return
+    if (this.busy) {
+      this.held.push(data)
+      this.heldBytes += data.length
+      if (this.heldBytes > HTTP_MAX_HEAD_BYTES) this.close()
+      return
+    }
     let req: HttpRequest | null
     try {
       req = this.reader.push(data)
@@ -78,6 +89,11 @@ export class HttpConnection {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     this.busy = true
+    if (req.rest.length > 0) {
+      // pipelined: the next request's bytes came with this one
+      this.held.push(req.rest)
+      this.heldBytes += req.rest.length
+    }
     try {
       this.route(req)
     } catch (err) {
@@ -110,11 +126,16 @@ export class HttpConnection {
   /** A finished response: the connection takes the next request, or closes (further input ignored). */
   done(keepOpen: boolean): void {
     if (!keepOpen) {
+      this.ending = true
       this.socket.end()
       return
     }
     this.busy = false
     this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
+    const held = this.held
+    this.held = []
+    this.heldBytes = 0
+    for (const d of held) this.onData(d)
   }
 
   sendError(status: number, extra: HeaderList, keepOpen: boolean, addHeaders: readonly AddHeader[] = [], reason?: string): void {

@@ -156,3 +156,13 @@ t.test('keep-alive: two requests on one connection are both answered', async (t)
   await c.waitClosed()
   t.pass('the server closes after "Connection: close"')
 })
+
+t.test('pipelined: two requests in one write are answered in order', async (t) => {
+  const c = await RawHttpConnection.open(port)
+  t.teardown(() => c.close())
+  c.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /missing HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
+  const first = await c.response()
+  t.equal(first.status, 200)
+  const second = await c.response()
+  t.equal(second.status, 404, 'the request that came with the first is answered after it')
+})
