@@ -101,8 +101,8 @@ export class ChunkReader {
     throw new ProtocolError(code, message)
   }
 
-  // Header bytes are gathered into a small scratch buffer, so a header split across pushes
-  // parses the same as a whole one (at most 18 bytes are copied per chunk).
+  // A header that lies whole in the pushed buffer is parsed where it is; one split across
+  // pushes is gathered into a small scratch buffer first (at most 18 bytes), and parses the same.
   private readHeader(buf: Buffer, pos: number): number {
     if (this.headerHave === 0) {
       const b0 = buf[pos]
@@ -111,6 +111,14 @@ export class ChunkReader {
       this.basicBytes = low === 0 ? 2 : low === 1 ? 3 : 1
       this.headerNeed = this.basicBytes + MESSAGE_HEADER_BYTES[this.fmt]
       this.headerSized = false
+      const available = buf.length - pos
+      if (available >= this.headerNeed) {
+        const total = this.headerNeed + (this.sizeExtendedTimestamp(buf, pos) ? 4 : 0)
+        if (available >= total) {
+          this.finishHeader(buf, pos)
+          return pos + total
+        }
+      }
     }
     const n = Math.min(this.headerNeed - this.headerHave, buf.length - pos)
     buf.copy(this.header, this.headerHave, pos, pos + n)
@@ -119,21 +127,21 @@ export class ChunkReader {
     if (this.headerHave < this.headerNeed) return pos
     if (!this.headerSized) {
       this.headerSized = true
-      if (this.sizeExtendedTimestamp()) {
+      if (this.sizeExtendedTimestamp(this.header, 0)) {
         this.headerNeed += 4
         return pos
       }
     }
-    this.finishHeader()
+    this.headerHave = 0
+    this.finishHeader(this.header, 0)
     return pos
   }
 
-  /** Parse basic and message header; true when 4 extended-timestamp bytes follow. */
-  private sizeExtendedTimestamp(): boolean {
-    const h = this.header
-    const low = h[0] & 0x3f
+  /** Parse the basic header at `h[at]`; true when 4 extended-timestamp bytes follow the message header. */
+  private sizeExtendedTimestamp(h: Buffer, at: number): boolean {
+    const low = h[at] & 0x3f
     // RTMP 5.3.1.1: csid 0 → 2-byte form, 64 + b1; csid 1 → 3-byte form, 64 + b1 + b2 * 256
-    this.csid = low === 0 ? 64 + h[1] : low === 1 ? 64 + h[1] + h[2] * 256 : low
+    this.csid = low === 0 ? 64 + h[at + 1] : low === 1 ? 64 + h[at + 1] + h[at + 2] * 256 : low
     if (this.csid >= this.opts.maxStreams) {
       this.fail('ERR_RTMP_CHUNK', `chunk stream id ${this.csid} >= max_streams ${this.opts.maxStreams}`)
     }
@@ -144,13 +152,13 @@ export class ChunkReader {
     }
     this.current = cs
     if (this.fmt === 3) return cs.extended && this.opts.extendedOnType3
-    return h.readUIntBE(this.basicBytes, 3) === EXTENDED_TIMESTAMP
+    return h.readUIntBE(at + this.basicBytes, 3) === EXTENDED_TIMESTAMP
   }
 
-  private finishHeader(): void {
-    const h = this.header
+  /** Apply the complete header at `h[start]` to its chunk stream. */
+  private finishHeader(h: Buffer, start: number): void {
     const cs = this.current as ChunkStream
-    const at = this.basicBytes
+    const at = start + this.basicBytes
     if (this.fmt <= 2) {
       let time = h.readUIntBE(at, 3)
       cs.extended = time === EXTENDED_TIMESTAMP
@@ -167,7 +175,6 @@ export class ChunkReader {
         cs.delta = time
       }
     }
-    this.headerHave = 0
     if (cs.received === 0) {
       if (this.fmt !== 0) cs.timestamp = (cs.timestamp + cs.delta) >>> 0
       if (cs.length > this.opts.maxMessageBytes) {
