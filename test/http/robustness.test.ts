@@ -15,7 +15,7 @@ import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '../helpers/edge.js'
-import { RawHttpConnection, type RawResponse } from '../helpers/raw-http.js'
+import { RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
 import { peerLines } from '../helpers/session-log.js'
 
 /** the Server header and error-page footer: edge/<package version> */
@@ -29,7 +29,7 @@ const START_WAIT_MS = 15_000
 
 // Set up in t.before, not at top level: tap ends a root test that awaits between assertions.
 let edge: EdgeProcess
-let witness: RawHttpConnection
+let witness: RawHttpClient
 let httpPort = 0
 
 t.before(async () => {
@@ -44,7 +44,7 @@ http { server { listen ${httpPort}; location /flv { flv_live ${rtmpPort} app=liv
   t.teardown(() => publisher.stop())
   await edge.waitForLog("publish: name='s1'", START_WAIT_MS)
   // only counted: the witness reads media for the whole file's run
-  witness = await RawHttpConnection.open(httpPort, { keepBytes: false })
+  witness = await RawHttpClient.open(httpPort, { keepBytes: false })
   t.teardown(() => witness.close())
   witness.send(`GET /flv/s1.flv HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\n\r\n`)
   // headers are withheld until the first frame: a few KB means media is flowing
@@ -56,7 +56,7 @@ http { server { listen ${httpPort}; location /flv { flv_live ${rtmpPort} app=liv
  * server closes, and the one log line about this client matches `reason`.
  */
 async function expectRefused(t: Test, request: string, status: number, reason: RegExp): Promise<RawResponse> {
-  const c = await RawHttpConnection.open(httpPort)
+  const c = await RawHttpClient.open(httpPort)
   t.teardown(() => c.close())
   c.send(request)
   const res = await c.response({ timeoutMs: CLOSE_WAIT_MS })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { repoRoot } from '../helpers/edge.js'
 import { freePort, startEdge, type EdgeProcess } from '../helpers/node.js'
-import { header, RawHttpConnection, type RawResponse } from '../helpers/raw-http.js'
+import { header, RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
 
 /** the Server header and error-page footer: edge/<package version> */
 const SERVER_NAME = `edge/${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`
@@ -56,7 +56,7 @@ http {
 
 /** One request with "Connection: close" on a fresh connection; its response. */
 async function request(t: Test, target: string, opts: { method?: string } = {}): Promise<RawResponse> {
-  const c = await RawHttpConnection.open(port)
+  const c = await RawHttpClient.open(port)
   t.teardown(() => c.close())
   const method = opts.method ?? 'GET'
   c.send(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
@@ -124,7 +124,7 @@ t.test('paths that climb out of root are not served', async (t) => {
 })
 
 t.test('HEAD answers the headers of GET without a body', async (t) => {
-  const c = await RawHttpConnection.open(port)
+  const c = await RawHttpClient.open(port)
   t.teardown(() => c.close())
   c.send(`HEAD / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
   const res = await c.response({ head: true })
@@ -137,7 +137,7 @@ t.test('HEAD answers the headers of GET without a body', async (t) => {
 })
 
 t.test('keep-alive: two requests on one connection are both answered', async (t) => {
-  const c = await RawHttpConnection.open(port)
+  const c = await RawHttpClient.open(port)
   t.teardown(() => c.close())
   c.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
   const first = await c.response()
@@ -158,7 +158,7 @@ t.test('keep-alive: two requests on one connection are both answered', async (t)
 })
 
 t.test('pipelined: two requests in one write are answered in order', async (t) => {
-  const c = await RawHttpConnection.open(port)
+  const c = await RawHttpClient.open(port)
   t.teardown(() => c.close())
   c.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /missing HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
   const first = await c.response()

@@ -6,7 +6,7 @@ import { MSG_AUDIO, MSG_DATA_AMF0 } from '../../lib/media/message.js'
 import { runProcess } from '../helpers/edge.js'
 import { errorPage, SERVER_NAME as SERVER } from '../helpers/expected.js'
 import { freePort, publish, startEdge } from '../helpers/node.js'
-import { RawHttpClient, type RawRequestOptions } from '../helpers/raw-http-client.js'
+import { RawHttpClient, type RawRequestOptions } from '../helpers/raw-http.js'
 
 /** bound on one ffprobe run */
 const PROBE_TIMEOUT_MS = 15_000

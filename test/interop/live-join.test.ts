@@ -11,7 +11,7 @@ import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/media/message.js'
 import { MSG_COMMAND_AMF0, MSG_USER_CONTROL, UC_STREAM_BEGIN } from '../../lib/rtmp/constants.js'
 import { SERVER_NAME as SERVER } from '../helpers/expected.js'
 import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.js'
-import { RawHttpClient } from '../helpers/raw-http-client.js'
+import { RawHttpClient } from '../helpers/raw-http.js'
 import { RtmpTestClient, type Received } from '../helpers/rtmp-client.js'
 
 /** scenario 30: a joiner comes at least this far into the stream */

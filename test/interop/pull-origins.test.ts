@@ -8,7 +8,7 @@ import { startNginxRtmp, nginxRtmpMissing } from '../helpers/nginx-rtmp.js'
 import { freePort, publish, startEdge } from '../helpers/node.js'
 import {
   FFPROBE, ffprobeStreams, H264_AAC, isAvcKeyframe, isKeyframeMessage, playerH, playerR, startEdgeB,
-} from '../helpers/pull-players.js'
+} from '../helpers/pull-scenarios.js'
 
 const FFMPEG = '/usr/bin/ffmpeg'
 /** bound on the first keyframe through the edge: ffmpeg and the origin start, then a 2 s GOP */

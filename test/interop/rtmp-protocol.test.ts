@@ -9,7 +9,7 @@ import {
 } from '../../lib/rtmp/constants.js'
 import { errorPage } from '../helpers/expected.js'
 import { freePort, publish, startEdge } from '../helpers/node.js'
-import { RawHttpClient } from '../helpers/raw-http-client.js'
+import { RawHttpClient } from '../helpers/raw-http.js'
 import { RtmpTestClient, type Received } from '../helpers/rtmp-client.js'
 
 /** bound on one exchange with the node */

@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
 import { FakeRtmpOrigin, type OriginConnection } from '../helpers/origins.js'
 import { freePort } from '../helpers/node.js'
-import { isKeyframeMessage, isUserControl, playerH, playerR, startEdgeB, statusInfo } from '../helpers/pull-players.js'
+import { isKeyframeMessage, isUserControl, playerH, playerR, startEdgeB, statusInfo } from '../helpers/pull-scenarios.js'
 
 /** §13 timing tolerance */
 const TOLERANCE_MS = 30

@@ -23,9 +23,9 @@ import { EdgeNode } from '../../lib/server.js'
 import { freePort, startEdge, type EdgeProcess } from '../helpers/node.js'
 import { FakeRtmpOrigin, hang, RecordingHttpServer, reply, serveFlv, type HttpAnswer, type RecordedRequest } from '../helpers/origins.js'
 import {
-  actOf, configB, mediaCount, playerH, playerR, quietFor, requestWhere, statuses,
+  actOf, configB, mediaCount, playerH, playerR, quietFor, requestWhere, statuses, statusInfo,
 } from '../helpers/pull-scenarios.js'
-import type { RawHttpClient } from '../helpers/raw-http-client.js'
+import type { RawHttpClient } from '../helpers/raw-http.js'
 import type { RtmpTestClient } from '../helpers/rtmp-client.js'
 
 /** relay_reconnect: an attempt's deadline, and the re-ask period with a silent notify server */
@@ -212,12 +212,12 @@ http { server { listen 127.0.0.1:${httpPort}; location /flv { flv_live 127.0.0.1
 
   const baseline = watchedResources()
 
-  const okR = await playerR(t, rtmpPort, 's1', 'good')
-  const okH = await playerH(t, httpPort, '/flv/s1?app=good')
-  const flvR = await playerR(t, rtmpPort, 's3', 'goodflv')
-  const badR = await playerR(t, rtmpPort, 's2', 'bad')
-  const badH = await playerH(t, httpPort, '/flv/s2?app=bad')
-  const stalledR = await playerR(t, rtmpPort, 's4', 'stalled')
+  const okR = await playerR(t, rtmpPort, { name: 's1', app: 'good' })
+  const okH = await playerH(t, httpPort, { target: '/flv/s1?app=good' })
+  const flvR = await playerR(t, rtmpPort, { name: 's3', app: 'goodflv' })
+  const badR = await playerR(t, rtmpPort, { name: 's2', app: 'bad' })
+  const badH = await playerH(t, httpPort, { target: '/flv/s2?app=bad' })
+  const stalledR = await playerR(t, rtmpPort, { name: 's4', app: 'stalled' })
   await okR.client.until(() => mediaCount(okR.client) > 0, MEDIA_WAIT_MS, 'media through the good RTMP pull')
   await okH.until(() => okH.tags.length > 0, MEDIA_WAIT_MS, 'HTTP-FLV media through the good pull')
   await flvR.client.until(() => mediaCount(flvR.client) > 0, MEDIA_WAIT_MS, 'media through the good HTTP-FLV pull')
@@ -274,8 +274,9 @@ t.test('faults never spread', async (t) => {
         application faulty {`))
   t.teardown(() => edge.stop())
 
-  const witness = await playerR(t, rtmpPort, 'w1', 'healthy')
-  if (witness.first !== 'NetStream.Play.Start') throw new Error(`witness play: ${witness.first}`)
+  const witness = await playerR(t, rtmpPort, { name: 'w1', app: 'healthy' })
+  const witnessCode = statusInfo(witness.firstStatus).code
+  if (witnessCode !== 'NetStream.Play.Start') throw new Error(`witness play: ${String(witnessCode)}`)
   await witness.client.until(() => mediaCount(witness.client) > 0, MEDIA_WAIT_MS, 'the witness to receive media')
 
   /** Waits (bounded) for a log line matching `re` and shows it in the TAP output. */
@@ -340,8 +341,8 @@ t.test('faults never spread', async (t) => {
     const origin = await FakeRtmpOrigin.start({ kind: 'silent-after-handshake' })
     t.teardown(() => origin.stop())
     notify.answer = reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     const c0 = await origin.connection(0)
     const c1 = await origin.connection(1, RELAY_RECONNECT_MS + EVENT_WAIT_MS)
     const start0 = await requestWhere(notify, (q) => byName(name)(q) && actOf(q) === 'start', 0)
@@ -365,8 +366,8 @@ t.test('faults never spread', async (t) => {
     const origin = await FakeRtmpOrigin.start({ kind: 'close-on-accept' })
     t.teardown(() => origin.stop())
     notify.answer = reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     await origin.connection(4, EVENT_WAIT_MS)
     for (let i = 1; i <= 4; i++) {
       const gap = origin.connections[i].at - origin.connections[i - 1].at
@@ -386,8 +387,8 @@ t.test('faults never spread', async (t) => {
       socket.once('data', () => socket.write(garbage))
     })
     notify.answer = reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     await logged(t, new RegExp(`pull: closed: [^\\n]*handshake[^\\n]*, app: faulty, name: ${name}`), 'the pull leg logged the bad handshake and closed')
     await origin.connection(2, EVENT_WAIT_MS)
     t.pass('and was retried')
@@ -404,7 +405,7 @@ t.test('faults never spread', async (t) => {
       socket.write(Buffer.concat([chunkHeaderDeclaring(RTMP_MAX_DECLARED_LENGTH), Buffer.alloc(128, 0x42)]))
     }))
     notify.answer = reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
     const c0 = await origin.connection(0)
     await logged(t, new RegExp(`pull: closed: [^\\n]*${RTMP_MAX_DECLARED_LENGTH}[^\\n]*, app: faulty, name: ${name}`), 'the pull leg logged the oversized message and closed')
     t.ok(await allClosed([c0.socket], EVENT_WAIT_MS), 'edge closed that origin connection')
@@ -424,11 +425,11 @@ t.test('faults never spread', async (t) => {
       rawAnswer(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${html.length}\r\n\r\n`, html), serveFlv))
     t.teardown(() => origin.stop())
     notify.answer = reply(302, { Location: `http://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
     await logged(t, new RegExp(`pull: closed: [^\\n]*ERR_FLV_FORMAT[^\\n]*, app: faulty, name: ${name}`), 'the HTML body was refused as FLV and logged')
     await origin.request(1)
     t.pass('the pull was retried')
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     await r.client.until(() => mediaCount(r.client) > 0, MEDIA_WAIT_MS, 'media once the origin serves FLV')
     await h.until(() => h.tags.length > 0, MEDIA_WAIT_MS, 'HTTP-FLV media once the origin serves FLV')
     t.equal(h.status, 200, 'player H: 200 once media flows')
@@ -445,7 +446,7 @@ t.test('faults never spread', async (t) => {
     origin.answer = reply(302, { Location: `http://127.0.0.1:${origin.port}/live/${name}` })
     notify.answer = reply(302, { Location: `http://127.0.0.1:${origin.port}/live/${name}` })
 
-    const r = await playerR(t, rtmpPort, name, 'faulty')
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
     await r.client.until(() => r.client.closed, EVENT_WAIT_MS, 'player R to be closed')
     t.same(statuses(r.client), [
       { level: 'status', code: 'NetStream.Play.Start', description: 'Start live' },
@@ -453,7 +454,7 @@ t.test('faults never spread', async (t) => {
     ], 'player R: the mapped onStatus (§2.3), then close')
     t.equal(origin.requests.length, 1, 'the redirect was not followed')
 
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     await h.waitHead()
     t.equal(h.status, 302, 'player H: the origin\'s status, 302 (§2.3)')
     t.ok(await quietFor(origin, 'request', QUIET_MS / 2), 'no further origin request')
@@ -473,7 +474,7 @@ t.test('faults never spread', async (t) => {
     const origin = await RecordingHttpServer.start(firstThen(truncated, serveFlv))
     t.teardown(() => origin.stop())
     notify.answer = reply(302, { Location: `http://127.0.0.1:${origin.port}/live/${name}` })
-    const r = await playerR(t, rtmpPort, name, 'faulty')
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
     await logged(t, new RegExp(`pull: closed: [^\\n]*, app: faulty, name: ${name}`), 'the truncated body ended that attempt, logged')
     await origin.request(1)
     t.pass('the pull was retried')
@@ -489,8 +490,8 @@ t.test('faults never spread', async (t) => {
   await t.test('notify server hangs: re-asked every 3 s; players wait', async (t) => {
     const name = 'nhang'
     notify.answer = hang
-    const r = await playerR(t, rtmpPort, name, 'faulty')
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     const s0 = await requestWhere(notify, (q) => byName(name)(q) && actOf(q) === 'start', 0)
     const s1 = await requestWhere(notify, (q) => byName(name)(q) && actOf(q) === 'start', 1, RELAY_RECONNECT_MS + EVENT_WAIT_MS)
     t.ok(Math.abs(s1.at - s0.at - RELAY_RECONNECT_MS) <= DEADLINE_TOLERANCE_MS, `asked again ${s1.at - s0.at} ms later (3000)`)
@@ -506,8 +507,8 @@ t.test('faults never spread', async (t) => {
   ] as const) {
     await t.test(`notify server answers ${label}: retried with back-off; players wait`, async (t) => {
       notify.answer = reply(302, headers)
-      const r = await playerR(t, rtmpPort, name, 'faulty')
-      const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+      const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
+      const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
       const isStart = (q: RecordedRequest): boolean => byName(name)(q) && actOf(q) === 'start'
       await requestWhere(notify, isStart, 4, EVENT_WAIT_MS)
       const starts = notify.requests.filter(isStart)
@@ -535,7 +536,7 @@ t.test('faults never spread', async (t) => {
       req.socket.once('close', () => closedAfterMs.push(Date.now() - req.at))
     }
     const isName = byName(name)
-    const r = await playerR(t, rtmpPort, name, 'faulty')
+    const r = await playerR(t, rtmpPort, { name, app: 'faulty' })
     const start = await requestWhere(notify, (q) => isName(q) && actOf(q) === 'start', 0)
     const done = await requestWhere(notify, (q) => isName(q) && actOf(q) === 'done', 0)
     t.ok(done.at - start.at < 500, `act=done ${done.at - start.at} ms after start: the 200 was taken without waiting for the body`)
@@ -543,7 +544,7 @@ t.test('faults never spread', async (t) => {
     t.ok((closedAfterMs[0] ?? Infinity) < 1000, `edge closed the notify connection ${closedAfterMs[0]} ms after the request`)
 
     // a later player asks again (§3.4), and is also told 200
-    const h = await playerH(t, httpPort, `/flv/${name}?app=faulty`)
+    const h = await playerH(t, httpPort, { target: `/flv/${name}?app=faulty` })
     await requestWhere(notify, (q) => isName(q) && actOf(q) === 'done', 1)
     await h503(t, h)
     t.same(notify.requests.filter(isName).map(actOf), ['start', 'done', 'start', 'done'], 'no retry: one start and done per asking player')

@@ -12,10 +12,9 @@
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
-import { freePort, startEdge } from '../helpers/node.js'
 import { commandObject, FakeRtmpOrigin, hang, RecordingHttpServer, reply, serveFlv } from '../helpers/origins.js'
 import {
-  actOf, configB, mediaCount, onPullLine, playerH, playerR, quietFor, requestWhere, statuses,
+  actOf, mediaCount, onPullLine, playerH, playerR, quietFor, requestWhere, startEdgeB, statuses, statusInfo,
 } from '../helpers/pull-scenarios.js'
 
 /** the on_pull `update=2s` of scenario 19 */
@@ -56,14 +55,6 @@ async function rtmpOrigin(t: Test, mode: Parameters<typeof FakeRtmpOrigin.start>
   return o
 }
 
-async function edgeWith(t: Test, app: string): Promise<{ rtmpPort: number, httpPort: number, log: () => string }> {
-  const rtmpPort = await freePort()
-  const httpPort = await freePort()
-  const edge = await startEdge(configB(rtmpPort, httpPort, app))
-  t.teardown(() => edge.stop())
-  return { rtmpPort, httpPort, log: () => edge.log() }
-}
-
 /** The notify request head as PingOS sends it (§3.3, observed §7.1): exactly these four headers. */
 function checkNotifyHead(t: Test, headers: readonly string[], who: string): void {
   t.same(headers.slice(0, 3), ['Host: 127.0.0.1', 'User-Agent: nginx/1.17.5', 'Accept: */*'], `${who}: Host without port, User-Agent, Accept, in order`)
@@ -74,10 +65,10 @@ function checkNotifyHead(t: Test, headers: readonly string[], who: string): void
 
 t.test('19: the on_pull request, byte for byte, for player R and player H', async (t) => {
   const notify = await notifyServer(t, reply(200))
-  const { rtmpPort, httpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort, httpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
-  t.equal(r.first, 'NetStream.Play.Start', 'player R gets Play.Start while the pull is asked for')
+  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R gets Play.Start while the pull is asked for')
   const rStart = await requestWhere(notify, (q) => actOf(q) === 'start', 0)
   t.equal(rStart.line, `GET /n?k=v&call=pull&act=start&${PLAYER_R_QUERY_TAIL} HTTP/1.1`, 'player R: the request line')
   checkNotifyHead(t, rStart.headers, 'player R')
@@ -94,10 +85,10 @@ t.test('19: the on_pull request, byte for byte, for player R and player H', asyn
 t.test('20: 302 to an RTMP origin with Domain: origin request, media, updates every 2 s, done and stop', async (t) => {
   const origin = await rtmpOrigin(t)
   const notify = await notifyServer(t, reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/oapp/cam9?sig=1`, Domain: 'core.example.com' }))
-  const { rtmpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
-  t.equal(r.first, 'NetStream.Play.Start', 'player R: Play.Start while the pull starts')
+  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R: Play.Start while the pull starts')
   const start = await requestWhere(notify, (q) => actOf(q) === 'start', 0)
   t.equal(start.line, `GET /n?k=v&call=pull&act=start&${PLAYER_R_QUERY_TAIL} HTTP/1.1`, 'act=start as in scenario 19')
 
@@ -134,7 +125,7 @@ t.test('20: 302 to an RTMP origin with Domain: origin request, media, updates ev
 t.test('21: 302 to an HTTP-FLV origin without a query keeps the player\'s pargs', async (t) => {
   const flv = await notifyServer(t, serveFlv)
   const notify = await notifyServer(t, reply(302, { Location: `http://127.0.0.1:${flv.port}/a/b/c.flv` }))
-  const { rtmpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
   const req = await flv.request(0)
@@ -154,10 +145,10 @@ t.test('22: 200 = nothing to pull; players wait; act=start then act=done; a late
   const origin = await rtmpOrigin(t)
   // a Location on a 200 must not be followed either: 200 alone decides
   const notify = await notifyServer(t, reply(200, { Location: `rtmp://127.0.0.1:${origin.port}/live/cam1` }))
-  const { rtmpPort, httpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort, httpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
-  t.equal(r.first, 'NetStream.Play.Start', 'player R: Play.Start')
+  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R: Play.Start')
   await requestWhere(notify, (q) => actOf(q) === 'done', 0)
   t.same(notify.requests.map(actOf), ['start', 'done'], 'notify: act=start then act=done')
 
@@ -180,10 +171,10 @@ for (const status of [403, 500]) {
   t.test(`23: ${status} refuses the players; no origin contact, no more requests`, async (t) => {
     const origin = await rtmpOrigin(t)
     const notify = await notifyServer(t, reply(status, { Location: `rtmp://127.0.0.1:${origin.port}/live/cam1` }))
-    const { rtmpPort, httpPort } = await edgeWith(t, onPullLine(notify.port))
+    const { rtmpPort, httpPort } = await startEdgeB(t, onPullLine(notify.port))
 
     const r = await playerR(t, rtmpPort)
-    t.equal(r.first, 'NetStream.Play.Start', 'player R: Play.Start first (sent before on_pull answers)')
+    t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R: Play.Start first (sent before on_pull answers)')
     await r.client.until(() => r.client.closed, 5000, 'player R to be closed')
     t.same(statuses(r.client), [
       { level: 'status', code: 'NetStream.Play.Start', description: 'Start live' },
@@ -207,7 +198,7 @@ for (const status of [403, 500]) {
 
 t.test('24: a notify server that never answers is re-asked every 3 s; the player waits', async (t) => {
   const notify = await notifyServer(t, hang)
-  const { rtmpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
   const starts = [0, 1, 2]
@@ -232,7 +223,7 @@ t.test('24: a notify server that never answers is re-asked every 3 s; the player
 t.test('25: on_pull beats pull: with on_pull answering 200 the pull origin is never contacted', async (t) => {
   const origin = await rtmpOrigin(t)
   const notify = await notifyServer(t, reply(200))
-  const { rtmpPort } = await edgeWith(t, `pull rtmp://127.0.0.1:${origin.port} app=live;\n${onPullLine(notify.port)}`)
+  const { rtmpPort } = await startEdgeB(t, `pull rtmp://127.0.0.1:${origin.port} app=live;\n${onPullLine(notify.port)}`)
 
   const r = await playerR(t, rtmpPort)
   await requestWhere(notify, (q) => actOf(q) === 'done', 0)
@@ -244,7 +235,7 @@ t.test('25: on_pull beats pull: with on_pull answering 200 the pull origin is ne
 t.test('the last player\'s departure: act=done comes after the player closed; the first leaving sends none', async (t) => {
   const origin = await rtmpOrigin(t)
   const notify = await notifyServer(t, reply(302, { Location: `rtmp://127.0.0.1:${origin.port}/live/cam1` }))
-  const { rtmpPort, httpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort, httpPort } = await startEdgeB(t, onPullLine(notify.port))
 
   const r = await playerR(t, rtmpPort)
   const h = await playerH(t, httpPort)
@@ -270,7 +261,7 @@ t.test('the last player\'s departure: act=done comes after the player closed; th
 
 t.test('a notify URL without a path works (compat fix): GET /?call=pull&act=start...', async (t) => {
   const notify = await notifyServer(t, reply(200))
-  const { rtmpPort } = await edgeWith(t, onPullLine(notify.port, ''))
+  const { rtmpPort } = await startEdgeB(t, onPullLine(notify.port, ''))
   await playerR(t, rtmpPort)
   const start = await requestWhere(notify, (q) => actOf(q) === 'start', 0)
   t.equal(start.line, `GET /?call=pull&act=start&${PLAYER_R_QUERY_TAIL} HTTP/1.1`, 'the path is "/" (PingOS: request never sent)')
@@ -280,7 +271,7 @@ t.test('a notify URL without a path works (compat fix): GET /?call=pull&act=star
 t.test('a host name in Location is resolved (compat fix): Location rtmp://localhost:<p>/...', async (t) => {
   const origin = await rtmpOrigin(t)
   const notify = await notifyServer(t, reply(302, { Location: `rtmp://localhost:${origin.port}/oapp/cam9` }))
-  const { rtmpPort } = await edgeWith(t, onPullLine(notify.port))
+  const { rtmpPort } = await startEdgeB(t, onPullLine(notify.port))
   const r = await playerR(t, rtmpPort)
   const conn = await origin.connection(0)
   const play = await origin.command(conn, 'play')

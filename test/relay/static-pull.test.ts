@@ -12,8 +12,8 @@ import {
 import {
   ffprobeStreams, H264_AAC, isAvcKeyframe, isKeyframeMessage, isUserControl, nextStatus, playerH, playerR, PLAYER_R_FLASHVER,
   startEdgeB, statusInfo,
-} from '../helpers/pull-players.js'
-import type { RawHttpClient } from '../helpers/raw-http-client.js'
+} from '../helpers/pull-scenarios.js'
+import type { RawHttpClient } from '../helpers/raw-http.js'
 
 /** bound on every wait for media or a status */
 const MEDIA_WAIT_MS = 10_000
