@@ -5,7 +5,7 @@
 // `ffmpeg -h protocol=rtmp` lists none, and it always announces 4096).
 import { spawn } from 'node:child_process'
 import { EventEmitter, once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect as tcpConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,10 +13,9 @@ import t, { type Test } from 'tap'
 import { ChunkReader } from '../../lib/rtmp/chunk-reader.js'
 import { MSG_SET_CHUNK_SIZE } from '../../lib/rtmp/constants.js'
 import { runProcess } from '../helpers/edge.js'
+import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
 import { freePort, publish, startEdge } from '../helpers/node.js'
 
-const NGINX = '/usr/sbin/nginx'
-const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
 const RTMPDUMP = '/usr/bin/rtmpdump'
 /** bound on one ffprobe run (it waits for the stream to appear, then reads ~1 s) */
 const PROBE_TIMEOUT_MS = 15_000
@@ -158,51 +157,16 @@ async function chunkSizeSpy(t: Test, targetPort: number): Promise<{ port: number
   return { port, sizes }
 }
 
-/** Debian nginx-rtmp with `chunk_size <chunkBytes>`, pushing every stream of `live` to `pushTo`. */
-async function nginxPusher(t: Test, chunkBytes: number, pushTo: string): Promise<number> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'edge-nginx-push-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'nginx.conf'), [
-    'daemon off;',
-    'master_process off;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    'error_log stderr notice;',
-    `load_module ${NGINX_RTMP_MODULE};`,
-    'events { worker_connections 64; }',
-    `rtmp { server { listen 127.0.0.1:${port}; chunk_size ${chunkBytes}; application live { live on; push ${pushTo}; } } }`,
-    '',
-  ].join('\n'))
-  const nginx = spawn(NGINX, ['-p', dir, '-e', 'stderr', '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  const exited = once(nginx, 'exit')
-  t.teardown(async () => {
-    if (nginx.exitCode === null && nginx.signalCode === null) {
-      nginx.kill('SIGKILL')
-      await exited
-    }
-  })
-  let stderr = ''
-  const ready = new EventEmitter()
-  // nginx logs its rlimits after it has opened the listening sockets
-  nginx.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-    if (/getrlimit/.test(stderr)) ready.emit('listening')
-  })
-  await Promise.race([
-    once(ready, 'listening', { signal: AbortSignal.timeout(TOOL_WAIT_MS) }),
-    exited.then(() => { throw new Error(`nginx exited at start:\n${stderr}`) }),
-  ])
-  return port
-}
-
 for (const chunkBytes of [128, 60_000]) {
-  t.test(`a publisher sending ${chunkBytes}-byte chunks is played back by ffprobe`, { skip: existsSync(NGINX) && existsSync(NGINX_RTMP_MODULE) ? false : 'no nginx-rtmp' }, async (t) => {
+  t.test(`a publisher sending ${chunkBytes}-byte chunks is played back by ffprobe`, { skip: nginxRtmpMissing() }, async (t) => {
     const rtmpPort = await freePort()
     const edge = await startEdge(edgeConf(rtmpPort))
     t.teardown(() => edge.stop())
     const spy = await chunkSizeSpy(t, rtmpPort)
     // ngx_rtmp_relay_send_connect: a push leg first announces the server's chunk_size
-    const nginxPort = await nginxPusher(t, chunkBytes, `rtmp://127.0.0.1:${spy.port}/live`)
+    // Debian nginx-rtmp with `chunk_size <chunkBytes>`, pushing every stream of `live` to the spy
+    const { port: nginxPort } = await startNginxRtmp(t,
+      `chunk_size ${chunkBytes}; application live { live on; push rtmp://127.0.0.1:${spy.port}/live; }`)
     const name = `c${chunkBytes}`
     const pub = publish(`rtmp://127.0.0.1:${nginxPort}/live/${name}`)
     t.teardown(() => pub.stop())

@@ -5,11 +5,10 @@
 // The socket driver here is a few lines of test code; the real one is rtmp/server-session.ts.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter, on, once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
 import {
   ClientHandshake,
   ClientHandshakeState,
@@ -24,8 +23,6 @@ import {
 
 const FFMPEG = '/usr/bin/ffmpeg'
 const RTMPDUMP = '/usr/bin/rtmpdump'
-const NGINX = '/usr/sbin/nginx'
-const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
 /** bound on every wait for an external tool */
 const TOOL_WAIT_MS = 10_000
 /** AMF0 string "connect": marker 2, length 7, bytes */
@@ -168,30 +165,9 @@ t.test('rtmpdump (librtmp, plain client) completes the handshake with ServerHand
   t.notMatch(rtmpdump.stderr(), /signature does not match|Type mismatch/, 'S0 and S2 as librtmp expects')
 })
 
-t.test('ClientHandshake completes the handshake with nginx-rtmp', { skip: missing(NGINX, NGINX_RTMP_MODULE) }, async (t) => {
-  // nginx listens on a port picked here: bind port 0, read it, release it (a small race, accepted)
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening', { signal: AbortSignal.timeout(TOOL_WAIT_MS) })
-  const { port } = probe.address() as AddressInfo
-  probe.close()
-
-  const dir = mkdtempSync(join(tmpdir(), 'edge-hs-nginx-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'nginx.conf'), [
-    'daemon off;',
-    'master_process off;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    'error_log stderr notice;',
-    `load_module ${NGINX_RTMP_MODULE};`,
-    'events { worker_connections 64; }',
-    `rtmp { server { listen 127.0.0.1:${port}; application live { live on; } } }`,
-    '',
-  ].join('\n'))
+t.test('ClientHandshake completes the handshake with nginx-rtmp', { skip: nginxRtmpMissing() }, async (t) => {
+  const { port } = await startNginxRtmp(t)
   const events = new EventEmitter()
-  // nginx logs its rlimits after it has opened the listening sockets
-  events.on('stderr', (text: string) => { if (/getrlimit/.test(text)) events.emit('listening') })
-  spawnTool(t, events, NGINX, ['-p', dir, '-e', 'stderr', '-c', join(dir, 'nginx.conf')])
-  await once(events, 'listening', { signal: AbortSignal.timeout(TOOL_WAIT_MS) })
 
   const socket = connect(port, '127.0.0.1')
   t.teardown(() => { socket.destroy() })
