@@ -4,44 +4,17 @@
 //     alternating the two in one run (goal ≤ 1.1× plus 50 ms);
 // (2) 500 players of one pulled stream: how many connections the origin sees (goal: one).
 // Origin: an edge with `cache_time 1s` fed by ffmpeg looping the test media.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { connect } from 'node:net'
 import { FlvReader } from '../../lib/flv/reader.js'
 import { inspectVideo } from '../../lib/media/codec.js'
+import { freePort, publish, startEdge, type EdgeProcess, type Publisher } from '../../test/helpers/node.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const edgeBin = join(root, 'bin', 'edge.js')
-const media = join(root, 'test', 'fixtures', 'media', 'testsrc-10s.flv')
 const TRIALS = 15
 const PLAYERS = 500
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  await once(s, 'close')
-  return port
-}
-
-async function startEdge(dir: string, name: string, conf: string): Promise<ChildProcess> {
-  const file = join(dir, `${name}.conf`)
-  writeFileSync(file, `daemon off;\nerror_log stderr notice;\npid ${join(dir, `${name}.pid`)};\nevents {}\n${conf}`)
-  const child = spawn(process.execPath, [edgeBin, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let log = ''
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d })
-  const deadline = Date.now() + 10_000
-  while (!log.includes(' started with ')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start: ${log}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  return child
-}
+/** the origin's GOP cache (cache_time 1s) is full after this much published media */
+const WARM_UP_MS = 2500
 
 /** ms from connect to the first video keyframe tag of an HTTP-FLV response. */
 function timeToKeyframe(port: number, path: string): Promise<number> {
@@ -86,21 +59,29 @@ function establishedTo(port: number): number {
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length
 }
 
+/** Wait (bounded) until the origin has only the publisher's connection: the edge's pull is gone. */
+async function pullGone(originPort: number): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (establishedTo(originPort) > 1) {
+    if (Date.now() > deadline) throw new Error('the pull did not stop')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'edge-pull-bench-'))
   const [oRtmp, oHttp, eRtmp, eHttp] = [await freePort(), await freePort(), await freePort(), await freePort()]
-  const procs: ChildProcess[] = []
+  const running: (EdgeProcess | Publisher)[] = []
   try {
-    procs.push(await startEdge(dir, 'origin', `rtmp { server { listen ${oRtmp}; application live { live on; cache_time 1s; send_all on; } } }
-http { server { listen ${oHttp}; location /live { flv_live ${oRtmp}; } } }\n`))
-    procs.push(await startEdge(dir, 'edge', `rtmp { server { listen ${eRtmp}; application live { live on; cache_time 1s; send_all on;
+    running.push(await startEdge(`events {}
+rtmp { server { listen ${oRtmp}; application live { live on; cache_time 1s; send_all on; } } }
+http { server { listen ${oHttp}; location /live { flv_live ${oRtmp}; } } }\n`, { level: 'notice' }))
+    running.push(await startEdge(`events {}
+rtmp { server { listen ${eRtmp}; application live { live on; cache_time 1s; send_all on;
   pull rtmp://127.0.0.1:${oRtmp} app=live; } } }
-http { server { listen ${eHttp}; location /live { flv_live ${eRtmp}; } } }\n`))
-    const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', media,
-      '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${oRtmp}/live/s1`], { stdio: 'ignore' })
-    procs.push(ffmpeg)
-    await timeToKeyframe(oHttp, '/live/s1') // the origin has media and a GOP cache
-    await new Promise((r) => setTimeout(r, 2500))
+http { server { listen ${eHttp}; location /live { flv_live ${eRtmp}; } } }\n`, { level: 'notice' }))
+    running.push(publish(`rtmp://127.0.0.1:${oRtmp}/live/s1`))
+    await timeToKeyframe(oHttp, '/live/s1') // the origin has media
+    await new Promise((r) => setTimeout(r, WARM_UP_MS))
 
     const direct: number[] = []
     const pulled: number[] = []
@@ -108,7 +89,7 @@ http { server { listen ${eHttp}; location /live { flv_live ${eRtmp}; } } }\n`))
       direct.push(await timeToKeyframe(oHttp, '/live/s1'))
       // the previous player left, so the edge's pull stopped: this one starts it again (cold)
       pulled.push(await timeToKeyframe(eHttp, '/live/s1'))
-      await new Promise((r) => setTimeout(r, 100))
+      await pullGone(oRtmp)
     }
     const d = median(direct)
     const p = median(pulled)
@@ -128,8 +109,7 @@ http { server { listen ${eHttp}; location /live { flv_live ${eRtmp}; } } }\n`))
     console.log(`${PLAYERS} HTTP-FLV players on one pulled stream: the origin has ${atOrigin} pull connection(s) (goal: 1)`)
     for (const s of sockets) s.destroy()
   } finally {
-    for (const c of procs) c.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    for (const r of running.reverse()) await r.stop()
   }
 }
 

@@ -12,14 +12,11 @@
 // A head that never finishes is closed after client_header_timeout (60 s): not tested here.
 import t, { type Test } from 'tap'
 import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.js'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { repoRoot } from '../helpers/edge.js'
+import { SERVER_NAME } from '../helpers/expected.js'
 import { RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
 import { peerLines } from '../helpers/session-log.js'
 
 /** the Server header and error-page footer: edge/<package version> */
-const SERVER_NAME = `edge/${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`
 /** how long the server may take to answer and close a refused request */
 const CLOSE_WAIT_MS = 2000
 /** bound on the wait for the log line and for the witness to receive more bytes */

@@ -3,27 +3,21 @@
 // nginx's error pages, the directory redirect, no way out of root, HEAD, keep-alive. Requests
 // are written byte for byte on raw sockets: an HTTP client library would clean up the paths
 // this file needs to send.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { repoRoot } from '../helpers/edge.js'
+import { SERVER_NAME, errorPage } from '../helpers/expected.js'
 import { freePort, startEdge, type EdgeProcess } from '../helpers/node.js'
 import { header, RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
 
 /** the Server header and error-page footer: edge/<package version> */
-const SERVER_NAME = `edge/${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`
 const INDEX_HTML = '<!doctype html>\n<title>player</title>\n<video id="v"></video>\n'
 const SUB_INDEX_HTML = '<p>sub</p>\n'
 const FLV_BYTES = Buffer.from('FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00', 'latin1')
 /** a file beside the root whose directory name starts with the root's name */
 const SECRET = 'not for the web\n'
 
-/** nginx's standard error page, as PingOS was observed sending it (pingos-observed.md §1) */
-function errorPage(title: string): string {
-  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
-    `<hr><center>${SERVER_NAME}</center>\r\n</body>\r\n</html>\r\n`
-}
 
 // Set up in t.before, not at top level: tap ends a root test that awaits between assertions.
 let edge: EdgeProcess
