@@ -144,6 +144,8 @@ export class PullLeg implements PublisherHandle {
   private urlIndex = 0
   private backoffMs: number
   private deadline: NodeJS.Timeout | null = null
+  /** when the current attempt's deadline falls due (ms since the epoch) */
+  private deadlineAt = 0
   private retry: NodeJS.Timeout | null = null
   private updateTimer: NodeJS.Timeout | null = null
   /** args= expanded once for this leg (§6.3) */
@@ -177,6 +179,7 @@ export class PullLeg implements PublisherHandle {
     const id = ++this.attempt
     this.attemptPlaying = false
     this.attemptGotMedia = false
+    this.deadlineAt = Date.now() + this.app.relayReconnectMs
     this.deadline = setTimeout(() => this.onDeadline(id), this.app.relayReconnectMs)
     const onPull = this.app.notify.pull
     if (onPull !== null) {
@@ -203,7 +206,9 @@ export class PullLeg implements PublisherHandle {
       if (this.stopped || id !== this.attempt) return
       if (res.status === -1) {
         this.ctx.log.error(`on_pull: no answer: ${res.reason}`, this.logCtx)
-        this.attemptEnded(id, false)
+        // timeout= equal to relay_reconnect (both 3 s by default): PingOS's deadline wins and the
+        // next ask is immediate (observed §7.2); which timer Node fires first must not decide it
+        this.attemptEnded(id, Date.now() >= this.deadlineAt)
       } else if (res.status >= 400) {
         this.ctx.log.info(`on_pull: refused with ${res.status}`, this.logCtx)
         this.sendDone()
