@@ -10,6 +10,7 @@ import type { LiveOptions } from './live/stream.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
 import type { FlvContext } from './http/flv-live.js'
 import { HostResolver } from './core/resolve.js'
+import { WriteMergers } from './core/output.js'
 import { pullIfNeeded, type RelayContext } from './relay/pull.js'
 import { HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
@@ -33,6 +34,7 @@ export class EdgeNode {
     this.rtmpContext = {
       hub: this.hub,
       log,
+      mergers: new WriteMergers(),
       nextSessionId: () => ++this.sessionCounter,
       liveOptions: (server, app) => liveOptions(server, app, serverName),
       streamKey,

@@ -180,6 +180,7 @@ function buildRtmpServer(s: Scope): RtmpServerConf {
     playTimeFix: s.get('play_time_fix', true),
     publishTimeFix: s.get('publish_time_fix', true),
     mergeFrame: s.get('merge_frame', 32),
+    mergeTimeMs: s.get('merge_time', 40),
     tcpNodelay: s.get('tcp_nodelay', true),
     hevcCodecId: s.get('hevc_codecid', 12),
     maxConnections: s.get<number | null>('max_connections', null),

@@ -128,8 +128,10 @@ export interface RtmpServerConf {
   readonly playTimeFix: boolean
   /** publish_time_fix (default on) */
   readonly publishTimeFix: boolean
-  /** merge_frame (default 32, at most 64) */
+  /** merge_frame (default 32, at most 64): media messages merged into one write at most */
   readonly mergeFrame: number
+  /** merge_time (edge's own, default 40ms; 0 = the event-loop turn): how long media waits to be merged */
+  readonly mergeTimeMs: number
   /** tcp_nodelay (default on) */
   readonly tcpNodelay: boolean
   /** hevc_codecid (default 12) */

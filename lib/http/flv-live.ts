@@ -4,6 +4,7 @@
 import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf, RtmpServerConf } from '../conf/tree.js'
 import type { Logger, LogContext } from '../core/log.js'
 import { accessAllowed } from '../core/access.js'
+import { Output, type WriteMergers } from '../core/output.js'
 import { selectServer } from '../core/vhost.js'
 import { encodeFlvHeader } from '../flv/tag.js'
 import type { Frame } from '../live/frame.js'
@@ -17,6 +18,8 @@ import { FLV_CORS_HEADERS, responseHead } from './response.js'
 export interface FlvContext {
   readonly hub: Hub
   readonly log: Logger
+  /** flush players' merged output (merge_time, merge_frame) */
+  readonly mergers: WriteMergers
   /** `Server` header and error-page footer */
   readonly serverName: string
   readonly rtmp: RtmpConf | null
@@ -72,6 +75,7 @@ export class FlvLiveSession implements Sink {
   private sendTimeoutMs = 0
   private readonly chunked: boolean
   private readonly logCtx: LogContext
+  private readonly out: Output
 
   constructor(
     private readonly conn: HttpConnection,
@@ -85,6 +89,7 @@ export class FlvLiveSession implements Sink {
     this.id = ctx.nextSessionId()
     this.chunked = req.version === 11 && loc.chunkedTransferEncoding
     this.logCtx = { ...conn.logCtx, session: this.id }
+    this.out = new Output(conn.socket)
     conn.socket.once('close', () => this.close('client disconnected'))
     const url = parseFlvUrl(req.path, req.query, handler.app)
     if (url === null) {
@@ -139,12 +144,14 @@ export class FlvLiveSession implements Sink {
       this.refuse(404, 'flv: no such stream, idle_streams off', logName)
       return
     }
+    this.out.mergeBy(ctx.mergers.get(server.mergeTimeMs), server.mergeFrame)
     this.player = stream.addPlayer(this)
     stream.startPlayer(this.player)
+    this.out.flush() // the cached burst goes out now, not after the merge delay
   }
 
   get queuedBytes(): number {
-    return this.conn.socket.writableLength
+    return this.out.queuedBytes
   }
 
   /** Error status before any byte was sent; the module's CORS headers come with it (§8.7). */
@@ -161,14 +168,14 @@ export class FlvLiveSession implements Sink {
     this.headersSent = true
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
-    const s = this.conn.socket
-    s.write(responseHead(200, this.ctx.serverName, [
+    this.out.write(responseHead(200, this.ctx.serverName, [
       ['Content-Type', 'video/x-flv'],
       ...(this.chunked ? [['Transfer-Encoding', 'chunked'] as const] : []),
       ['Connection', 'close'],
       ...FLV_CORS_HEADERS,
     ], this.loc.addHeaders))
     if (this.req.method === 'HEAD') {
+      this.out.flush()
       this.close('HEAD answered')
       return
     }
@@ -176,16 +183,8 @@ export class FlvLiveSession implements Sink {
   }
 
   private writeBody(data: Buffer, head: Buffer | null): void {
-    const s = this.conn.socket
-    if (!this.chunked) {
-      s.write(data)
-      return
-    }
-    s.cork()
-    s.write(head ?? Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'))
-    s.write(data)
-    s.write(CRLF)
-    s.uncork()
+    if (this.chunked) this.out.write(head ?? Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF)
+    else this.out.write(data)
   }
 
   writeFrame(frame: Frame): void {
@@ -195,7 +194,7 @@ export class FlvLiveSession implements Sink {
       if (this.closed) return
     }
     this.writeBody(frame.flv, this.chunked ? frame.flvChunkHead : null)
-    if (this.sendTimer === null && this.conn.socket.writableLength > 0) this.armSendTimer()
+    if (this.sendTimer === null) this.armSendTimer()
   }
 
   private armSendTimer(): void {
@@ -203,8 +202,8 @@ export class FlvLiveSession implements Sink {
     const written = s.bytesWritten
     this.sendTimer = setTimeout(() => {
       this.sendTimer = null
-      if (s.writableLength === 0) return
-      if (s.bytesWritten === written) this.close(`send timed out, ${s.writableLength} bytes unsent`)
+      if (this.out.queuedBytes === 0) return
+      if (s.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`)
       else this.armSendTimer()
     }, this.sendTimeoutMs)
   }

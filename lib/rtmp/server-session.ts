@@ -6,6 +6,7 @@ import type { AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import type { Logger, LogContext } from '../core/log.js'
 import { accessAllowed } from '../core/access.js'
+import { Output, type WriteMergers } from '../core/output.js'
 import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
 import type { Hub } from '../live/hub.js'
@@ -29,6 +30,8 @@ import { ServerHandshake, ServerHandshakeState } from './handshake.js'
 export interface RtmpContext {
   readonly hub: Hub
   readonly log: Logger
+  /** flush players' merged output (merge_time, merge_frame) */
+  readonly mergers: WriteMergers
   /** the next connection number (`clientid`), shared with HTTP */
   nextSessionId(): number
   /** live options of an application on a server */
@@ -79,8 +82,10 @@ export class RtmpServerSession implements Sink {
   readonly format = 'rtmp' as const
   readonly id: number
   private phase = Phase.Handshake
-  private readonly handshake = new ServerHandshake()
+  /** dropped once done: its packet buffers are not kept for the session's life */
+  private handshake: ServerHandshake | null = new ServerHandshake()
   private readonly reader: ChunkReader
+  private readonly out: Output
   private server: RtmpServerConf
   private app: AppConf | null = null
   private target: ConnectTarget | null = null
@@ -106,6 +111,7 @@ export class RtmpServerSession implements Sink {
     this.server = listener.defaultServer
     this.peer = `${socket.remoteAddress ?? ''}`
     this.ctxLog = { session: this.id, peer: `${this.peer}:${socket.remotePort ?? 0}` }
+    this.out = new Output(socket)
     this.reader = new ChunkReader({
       maxMessageBytes: this.server.maxMessageBytes,
       maxStreams: this.server.maxStreams,
@@ -121,7 +127,7 @@ export class RtmpServerSession implements Sink {
   }
 
   get queuedBytes(): number {
-    return this.socket.writableLength
+    return this.out.queuedBytes
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -131,12 +137,14 @@ export class RtmpServerSession implements Sink {
     this.bytesIn += data.length
     try {
       if (this.phase === Phase.Handshake) {
-        this.handshake.push(data)
-        for (const out of this.handshake.takeOutput()) this.socket.write(out)
-        if (this.handshake.state !== ServerHandshakeState.DONE) return
+        const hs = this.handshake as ServerHandshake
+        hs.push(data)
+        for (const b of hs.takeOutput()) this.out.send(b)
+        if (hs.state !== ServerHandshakeState.DONE) return
         this.phase = Phase.Connecting
+        this.handshake = null
         this.onInput()
-        const rest = this.handshake.leftover()
+        const rest = hs.leftover()
         if (rest.length > 0) this.reader.push(rest)
       } else {
         this.onInput()
@@ -156,7 +164,7 @@ export class RtmpServerSession implements Sink {
   private maybeAck(): void {
     if (this.peerAckWindow > 0 && this.bytesIn - this.lastAckBytes >= this.peerAckWindow) {
       this.lastAckBytes = this.bytesIn
-      this.socket.write(ackMessage(this.bytesIn))
+      this.out.send(ackMessage(this.bytesIn))
     }
   }
 
@@ -201,7 +209,7 @@ export class RtmpServerSession implements Sink {
   private onUserControl(p: Buffer): void {
     if (p.length < 6) throw new ProtocolError('ERR_RTMP_MESSAGE', 'short user control message')
     const event = p.readUInt16BE(0)
-    if (event === UC_PING_REQUEST) this.socket.write(userControlMessage(UC_PING_RESPONSE, p.readUInt32BE(2), this.server.chunkSize))
+    if (event === UC_PING_REQUEST) this.out.send(userControlMessage(UC_PING_RESPONSE, p.readUInt32BE(2), this.server.chunkSize))
     else if (event === UC_PING_RESPONSE) this.awaitingPing = false
   }
 
@@ -216,7 +224,7 @@ export class RtmpServerSession implements Sink {
         this.close('second connect on one connection', 'error')
         return
       case 'createStream':
-        this.socket.write(resultMessage(this.server.chunkSize, cmd.transactionId, null, STREAM_ID))
+        this.out.send(resultMessage(this.server.chunkSize, cmd.transactionId, null, STREAM_ID))
         return
       case 'publish':
         this.onPublish(cmd)
@@ -258,12 +266,10 @@ export class RtmpServerSession implements Sink {
     this.connectInfo = info
     this.phase = Phase.Connected
     const cs = server.chunkSize
-    this.socket.cork()
-    this.socket.write(windowAckSizeMessage(server.ackWindow))
-    this.socket.write(setPeerBandwidthMessage(server.ackWindow))
-    this.socket.write(setChunkSizeMessage(cs))
-    this.socket.write(connectResultMessage(cs, cmd.transactionId, info.objectEncoding))
-    this.socket.uncork()
+    this.out.write(windowAckSizeMessage(server.ackWindow))
+    this.out.write(setPeerBandwidthMessage(server.ackWindow))
+    this.out.write(setChunkSizeMessage(cs))
+    this.out.send(connectResultMessage(cs, cmd.transactionId, info.objectEncoding))
     this.ctx.log.info(`connect: app='${target.app}' args='${target.args}' flashver='${info.flashVer}' tc_url='${info.tcUrl}'`, this.logCtx())
   }
 
@@ -272,7 +278,7 @@ export class RtmpServerSession implements Sink {
   }
 
   private status(level: StatusLevel, code: string, description: string): void {
-    this.socket.write(statusMessage(this.server.chunkSize, level, code, description))
+    this.out.send(statusMessage(this.server.chunkSize, level, code, description))
   }
 
   private onPublish(cmd: Command): void {
@@ -317,11 +323,13 @@ export class RtmpServerSession implements Sink {
       this.close(`play: no stream "${name}", idle_streams off`, 'info')
       return
     }
+    this.out.mergeBy(this.ctx.mergers.get(this.server.mergeTimeMs), this.server.mergeFrame)
     this.player = stream.addPlayer(this)
     this.status('status', 'NetStream.Play.Start', 'Start live')
-    this.socket.write(sampleAccessMessage(this.server.chunkSize))
+    this.out.send(sampleAccessMessage(this.server.chunkSize))
     this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
     stream.startPlayer(this.player)
+    this.out.flush() // the cached burst goes out now, not after the merge delay
   }
 
   private playInfo(name: string, pargs: string): PlayInfo {
@@ -361,6 +369,7 @@ export class RtmpServerSession implements Sink {
       this.status('status', 'NetStream.Unpause.Notify', 'Unpaused live')
       this.player = stream.addPlayer(this)
       stream.startPlayer(this.player)
+      this.out.flush()
     }
   }
 
@@ -384,8 +393,8 @@ export class RtmpServerSession implements Sink {
   // ---- Sink: what the live stream calls ------------------------------------------------------
 
   writeFrame(frame: Frame): void {
-    this.socket.write(frame.rtmp)
-    if (this.sendTimer === null && this.socket.writableLength > 0) this.armSendTimer()
+    this.out.write(frame.rtmp)
+    if (this.sendTimer === null) this.armSendTimer()
   }
 
   // `timeout` is also the write timeout (§1.5): output blocked that long ends the session.
@@ -393,23 +402,23 @@ export class RtmpServerSession implements Sink {
     const written = this.socket.bytesWritten
     this.sendTimer = setTimeout(() => {
       this.sendTimer = null
-      if (this.socket.writableLength === 0) return
-      if (this.socket.bytesWritten === written) this.close(`send timed out, ${this.socket.writableLength} bytes unsent`, 'info')
+      if (this.out.queuedBytes === 0) return
+      if (this.socket.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`, 'info')
       else this.armSendTimer()
     }, this.server.timeoutMs)
   }
 
   streamBegin(): void {
-    this.socket.write(userControlMessage(UC_STREAM_BEGIN, STREAM_ID, this.server.chunkSize))
+    this.out.send(userControlMessage(UC_STREAM_BEGIN, STREAM_ID, this.server.chunkSize))
   }
 
   streamEof(): void {
-    this.socket.write(userControlMessage(UC_STREAM_EOF, STREAM_ID, this.server.chunkSize))
+    this.out.send(userControlMessage(UC_STREAM_EOF, STREAM_ID, this.server.chunkSize))
   }
 
   fail(failure: PlayFailure): void {
     const info = { level: failure.level, code: failure.code, description: failure.description }
-    this.socket.write(failure.viaError
+    this.out.send(failure.viaError
       ? commandMessage(this.server.chunkSize, CSID_STATUS, STREAM_ID, '_error', 0, null, info)
       : statusMessage(this.server.chunkSize, failure.level as StatusLevel, failure.code, failure.description))
     this.close(`play failed: ${failure.code} "${failure.description}"`, 'info')
@@ -441,7 +450,7 @@ export class RtmpServerSession implements Sink {
       return
     }
     this.awaitingPing = true
-    this.socket.write(userControlMessage(UC_PING_REQUEST, Date.now() >>> 0, this.server.chunkSize))
+    this.out.send(userControlMessage(UC_PING_REQUEST, Date.now() >>> 0, this.server.chunkSize))
     this.arm(this.server.pingTimeoutMs)
   }
 

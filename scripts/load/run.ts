@@ -1,43 +1,56 @@
-// Load benchmark (issue 5, build 1): edge against Debian's nginx-rtmp and Node-Media-Server v4
-// in the same run. For each step and each server × protocol a fresh server is started pinned to
-// CPU 0 (`taskset -c 0`), one ffmpeg publisher loops the test media into it (`-re -stream_loop
-// -1 -c copy`, pinned to CPU 1), and one player process (scripts/load/players.ts, pinned to
-// CPU 1) opens N players at a fixed ramp rate, settles, and measures over a window. Reported per
-// row: server CPU seconds per player-minute (/proc/<pid>/stat utime+stime), RSS per player
-// ((VmRSS at the window's end − VmRSS with the publisher and 0 players) / N), delivery against
-// the media's bitrate (every player ≥ 95 %), TTFF p50/p95, how far behind the newest timestamp
-// the slowest 5 % are, the player process's own CPU (to check it was not the bottleneck), and
-// the ratios edge/nginx-rtmp and edge/NMS for CPU and RSS per player (STYLE rule 10: ratios
-// against baselines from the same run).
+// Load benchmark (issue 5): edge against Debian's nginx-rtmp and Node-Media-Server v4 in the
+// same run, and edge serving a stream it pulls from an origin. For each step and each server ×
+// protocol a fresh server is started pinned to CPU 0 (`taskset -c 0`), one ffmpeg publisher
+// loops a pre-encoded 2 Mbit/s H.264/AAC file into it (`-re -stream_loop -1 -c copy`, on CPU 1),
+// and the player process (scripts/load/player.c, on CPU 1) opens N players at a fixed ramp rate,
+// settles, and measures over a window. Reported per row, as the median of `--repeat` runs:
+// server CPU seconds per player-minute (/proc/<pid>/stat utime+stime over the window), RSS per
+// player ((VmRSS at the window's end − VmRSS with the publisher and 0 players) / N), delivery
+// against the media's bitrate (every player ≥ 95 %), TTFF p50/p95, how far behind the newest
+// timestamp the slowest 5 % are, the player process's own CPU (it must not be the bottleneck),
+// and the ratios edge/nginx-rtmp and edge/NMS (STYLE rule 10: ratios against baselines from the
+// same run). A step is held when every player connected, every player got ≥ 95 % and the player
+// process stayed under 0.8 core; a server × protocol that fails a step is not run at larger ones.
+// Writes docs/bench/load.md (the tables) and docs/bench/load.png (the plot the README shows).
 //
-//   npm run bench:load -- [--steps 100,250,500] [--window 10] [--rate 500] [--settle 2] [--servers edge,nginx,nms]
-//
-// With two cores (server on 0, players and publisher on 1) the player process itself nears one
-// core at about 1,000-1,500 players of this 370 kbit/s media; rows where it exceeds 0.8 core are
-// flagged "player-bound" and their server figures are not a server limit.
+//   npm run bench:load -- [--steps 250,500,1000,2000,3000] [--repeat 3] [--window 10] [--rate 500]
+//                         [--settle 4] [--kbps 2000] [--servers edge,edge-pull,nginx,nms] [--out docs/bench]
+
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../test/helpers/node.js'
-import type { PlayersReport } from './players.js'
+import { renderPlot, type Series } from './plot.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const edgeBin = join(root, 'bin', 'edge.js')
-const playersJs = join(root, 'dist', 'scripts', 'load', 'players.js')
+const playerSource = join(root, 'scripts', 'load', 'player.c')
 const nmsBin = join(root, 'node_modules', 'node-media-server', 'bin', 'app.js')
 const NGINX = '/usr/sbin/nginx'
 const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
-const media = join(root, 'test', 'fixtures', 'media', 'testsrc-10s.flv')
+/** the load media and the compiled player are built once and kept here */
+const cacheDir = join(root, 'node_modules', '.cache', 'edge-load')
 const SERVER_CPU = '0'
 const CLIENT_CPU = '1'
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
 /** the player process counts as the bottleneck above this fraction of its core */
 const PLAYER_CPU_LIMIT = 0.8
+
+/** What scripts/load/player.c prints at the end of its window (one JSON line). */
+interface PlayersReport {
+  protocol: string
+  count: number
+  connected: number
+  windowSeconds: number
+  /** the player process's own CPU over the window, fraction of one core */
+  selfCpu: number
+  players: Array<{ ttfb: number, ttff: number, bytes: number, lastTs: number, error: string }>
+}
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -45,11 +58,15 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
   return i !== -1 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback
 }
-const steps = option('steps', '100,250,500').split(',').map(Number).filter((n) => n > 0)
+const steps = option('steps', '250,500,1000,2000,3000').split(',').map(Number).filter((n) => n > 0)
+const repeat = Math.max(1, Number(option('repeat', '3')))
 const windowSeconds = Number(option('window', '10'))
 const rampRate = Number(option('rate', '500'))
-const settleSeconds = Number(option('settle', '2'))
-const wanted = new Set(option('servers', 'edge,nginx,nms').split(','))
+/** two GOPs of the media: a server without a GOP cache starts each player at the next keyframe */
+const settleSeconds = Number(option('settle', '4'))
+const wanted = new Set(option('servers', 'edge,edge-pull,nginx,nms').split(','))
+const mediaKbps = Number(option('kbps', '2000'))
+const outDir = resolve(option('out', join(root, 'docs', 'bench')))
 
 // ---- process bookkeeping: everything started is killed by PID -------------------------------------
 
@@ -150,18 +167,56 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]
 }
 
-function mediaBitrate(): number {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration,size', '-of', 'json', media], { encoding: 'utf8' })
+/**
+ * The issue's stream: H.264 High 720p25 (2 s GOP) + AAC-LC 128 kbit/s at `kbps` in all, CBR
+ * (nal-hrd=cbr), noise over testsrc2 so that the encoder has to spend the bits. Encoded once
+ * into node_modules/.cache/edge-load and reused.
+ */
+function ensureMedia(kbps: number): string {
+  const file = join(cacheDir, `testsrc2-720p25-${kbps}k-20s.flv`)
+  if (existsSync(file)) return file
+  mkdirSync(cacheDir, { recursive: true })
+  const video = Math.max(100, kbps - 128 - 16)
+  const tmp = `${file}.part`
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25,noise=alls=12:allf=t',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-b:v', `${video}k`, '-maxrate', `${video}k`, '-bufsize', `${video >> 1}k`, '-x264-params', 'nal-hrd=cbr:force-cfr=1',
+    '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-f', 'flv', tmp], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (r.status !== 0) throw new Error(`ffmpeg could not encode the load media (exit ${r.status})`)
+  renameSync(tmp, file)
+  return file
+}
+
+function mediaBitrate(file: string): number {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration,size', '-of', 'json', file], { encoding: 'utf8' })
   const f = (JSON.parse(r.stdout) as { format: { duration: string, size: string } }).format
   return (Number(f.size) * 8) / Number(f.duration)
+}
+
+/** Compiles scripts/load/player.c when the binary is missing or older than the source. */
+function ensurePlayer(): string {
+  const bin = join(cacheDir, 'player')
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(playerSource).mtimeMs) return bin
+  mkdirSync(cacheDir, { recursive: true })
+  const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-o', bin, playerSource], { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (r.status !== 0) throw new Error(`cc could not build ${playerSource} (exit ${r.status}); install gcc`)
+  return bin
 }
 
 // ---- servers ----------------------------------------------------------------------------------------
 
 interface Running {
+  /** the server under test: its CPU and RSS are measured */
   proc: ChildProcess
   rtmpPort: number
   httpPort: number
+  /** where ffmpeg publishes (the server itself, or the origin of a pulled stream) */
+  publishUrl: string
+  /** other processes of this row (an origin), stopped with it */
+  others: ChildProcess[]
 }
 
 interface ServerDef {
@@ -185,6 +240,41 @@ function spawnPinned(cpu: string, cmd: string, args: string[], dir: string, name
   return child
 }
 
+function nginxMissing(): string | false {
+  const absent = [NGINX, NGINX_RTMP_MODULE].filter((p) => !existsSync(p))
+  return absent.length === 0 ? false : `not installed: ${absent.join(', ')}`
+}
+
+async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProcess, rtmpPort: number }> {
+  const rtmpPort = await freePort()
+  writeFileSync(join(dir, 'nginx.conf'), [
+    `pid ${join(dir, 'nginx.pid')};`,
+    `load_module ${NGINX_RTMP_MODULE};`,
+    `error_log ${join(dir, 'nginx-error.log')} warn;`,
+    'worker_rlimit_nofile 20000;',
+    'events { worker_connections 16000; }',
+    `rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; } } }`,
+    '',
+  ].join('\n'))
+  const proc = spawnPinned(cpu, NGINX,
+    ['-p', dir, '-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; master_process off;'], dir, 'nginx')
+  await waitForPort(rtmpPort, proc, 'nginx-rtmp')
+  return { proc, rtmpPort }
+}
+
+/** edge as shipped for an edge node: a 1 s GOP cache, HTTP-FLV on /live, optionally a static pull */
+async function startEdge(dir: string, pull: string): Promise<{ proc: ChildProcess, rtmpPort: number, httpPort: number }> {
+  const [rtmpPort, httpPort] = [await freePort(), await freePort()]
+  const conf = join(dir, 'edge.conf')
+  writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\nevents {}\n` +
+    `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s;${pull === '' ? '' : ` pull ${pull};`} } } }\n` +
+    `http { server { listen ${httpPort}; location /live { flv_live ${rtmpPort}; } } }\n`)
+  const proc = spawnPinned(SERVER_CPU, process.execPath, [edgeBin, '-c', conf], dir, 'edge')
+  await waitForPort(rtmpPort, proc, 'edge')
+  await waitForPort(httpPort, proc, 'edge')
+  return { proc, rtmpPort, httpPort }
+}
+
 const servers: ServerDef[] = [
   {
     name: 'edge',
@@ -192,15 +282,21 @@ const servers: ServerDef[] = [
     protocols: ['rtmp', 'flv'],
     available: () => false,
     async start(dir) {
-      const [rtmpPort, httpPort] = [await freePort(), await freePort()]
-      const conf = join(dir, 'edge.conf')
-      writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\nevents {}\n` +
-        `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s; } } }\n` +
-        `http { server { listen ${httpPort}; location /live { flv_live ${rtmpPort}; } } }\n`)
-      const proc = spawnPinned(SERVER_CPU, process.execPath, [edgeBin, '-c', conf], dir, 'edge')
-      await waitForPort(rtmpPort, proc, 'edge')
-      await waitForPort(httpPort, proc, 'edge')
-      return { proc, rtmpPort, httpPort }
+      const e = await startEdge(dir, '')
+      return { ...e, publishUrl: `rtmp://127.0.0.1:${e.rtmpPort}/live/s1`, others: [] }
+    },
+    path: () => 'live/s1',
+  },
+  {
+    // the stream is published to an nginx-rtmp origin on the players' CPU; edge pulls it once
+    name: 'edge (pulled)',
+    key: 'edge-pull',
+    protocols: ['rtmp', 'flv'],
+    available: nginxMissing,
+    async start(dir) {
+      const origin = await startNginx(dir, CLIENT_CPU)
+      const e = await startEdge(dir, `rtmp://127.0.0.1:${origin.rtmpPort}`)
+      return { ...e, publishUrl: `rtmp://127.0.0.1:${origin.rtmpPort}/live/s1`, others: [origin.proc] }
     },
     path: () => 'live/s1',
   },
@@ -208,25 +304,10 @@ const servers: ServerDef[] = [
     name: 'nginx-rtmp',
     key: 'nginx',
     protocols: ['rtmp'],
-    available: () => {
-      const absent = [NGINX, NGINX_RTMP_MODULE].filter((p) => !existsSync(p))
-      return absent.length === 0 ? false : `not installed: ${absent.join(', ')}`
-    },
+    available: nginxMissing,
     async start(dir) {
-      const rtmpPort = await freePort()
-      writeFileSync(join(dir, 'nginx.conf'), [
-        `pid ${join(dir, 'nginx.pid')};`,
-        `load_module ${NGINX_RTMP_MODULE};`,
-        `error_log ${join(dir, 'nginx-error.log')} warn;`,
-        'worker_rlimit_nofile 20000;',
-        'events { worker_connections 16000; }',
-        `rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; } } }`,
-        '',
-      ].join('\n'))
-      const proc = spawnPinned(SERVER_CPU, NGINX,
-        ['-p', dir, '-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; master_process off;'], dir, 'nginx')
-      await waitForPort(rtmpPort, proc, 'nginx-rtmp')
-      return { proc, rtmpPort, httpPort: 0 }
+      const n = await startNginx(dir, SERVER_CPU)
+      return { proc: n.proc, rtmpPort: n.rtmpPort, httpPort: 0, publishUrl: `rtmp://127.0.0.1:${n.rtmpPort}/live/s1`, others: [] }
     },
     path: () => 'live/s1',
   },
@@ -251,7 +332,7 @@ const servers: ServerDef[] = [
       const proc = spawnPinned(SERVER_CPU, process.execPath, [nmsBin, '-c', cfg, '--no-admin'], dir, 'nms')
       await waitForPort(rtmpPort, proc, 'NMS')
       await waitForPort(httpPort, proc, 'NMS')
-      return { proc, rtmpPort, httpPort }
+      return { proc, rtmpPort, httpPort, publishUrl: `rtmp://127.0.0.1:${rtmpPort}/live/s1`, others: [] }
     },
     path: (p) => (p === 'flv' ? 'live/s1.flv' : 'live/s1'),
   },
@@ -284,9 +365,9 @@ interface PlayersRun {
 }
 
 /** Runs a player process pinned to the client CPU; samples the server across its window. */
-async function runPlayers(serverPid: number, protocol: string, port: number, path: string, n: number,
+async function runPlayers(player: string, serverPid: number, protocol: string, port: number, path: string, n: number,
   window: number, settle: number): Promise<PlayersRun> {
-  const child = track(spawn('taskset', ['-c', CLIENT_CPU, process.execPath, playersJs, protocol, '127.0.0.1', String(port), path,
+  const child = track(spawn('taskset', ['-c', CLIENT_CPU, player, protocol, '127.0.0.1', String(port), path,
     String(n), String(rampRate), String(window), String(settle)], { stdio: ['ignore', 'pipe', 'pipe'] }))
   let cpu0 = 0
   let started = false
@@ -315,7 +396,13 @@ async function runPlayers(serverPid: number, protocol: string, port: number, pat
   }
 }
 
-async function measure(def: ServerDef, protocol: 'rtmp' | 'flv', n: number, bitrate: number): Promise<Row> {
+interface Media {
+  file: string
+  /** bits per second: file size × 8 / duration */
+  bitrate: number
+}
+
+async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv', n: number, media: Media): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), `edge-load-${def.key}-`))
   tempDirs.add(dir)
   const row: Row = {
@@ -327,13 +414,13 @@ async function measure(def: ServerDef, protocol: 'rtmp' | 'flv', n: number, bitr
   try {
     server = await def.start(dir)
     const pid = server.proc.pid!
-    ffmpeg = spawnPinned(CLIENT_CPU, 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', media,
-      '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${server.rtmpPort}/live/s1`], dir, 'ffmpeg')
+    ffmpeg = spawnPinned(CLIENT_CPU, 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', media.file,
+      '-c', 'copy', '-f', 'flv', server.publishUrl], dir, 'ffmpeg')
     const port = protocol === 'rtmp' ? server.rtmpPort : server.httpPort
     // warm-up: one player must see a keyframe (the stream is published and the GOP cache filled)
     let warm = false
     for (let i = 0; i < 5 && !warm; i++) {
-      const w = await runPlayers(pid, protocol, port, def.path(protocol), 1, 1, 1.5)
+      const w = await runPlayers(player, pid, protocol, port, def.path(protocol), 1, 1, 1.5)
       warm = w.report.players[0]?.ttff >= 0
     }
     if (!warm) throw new Error('no keyframe reached a single warm-up player')
@@ -343,10 +430,10 @@ async function measure(def: ServerDef, protocol: 'rtmp' | 'flv', n: number, bitr
       await sleep(100)
       rss0 = Math.min(rss0, rssBytes(pid))
     }
-    const r = await runPlayers(pid, protocol, port, def.path(protocol), n, windowSeconds, settleSeconds)
+    const r = await runPlayers(player, pid, protocol, port, def.path(protocol), n, windowSeconds, settleSeconds)
     const ps = r.report.players
     const w = r.report.windowSeconds
-    const delivery = ps.map((p) => (p.bytes * 8) / w / bitrate)
+    const delivery = ps.map((p) => (p.bytes * 8) / w / media.bitrate)
     const newest = Math.max(...ps.map((p) => p.lastTs))
     row.connected = r.report.connected
     row.serverCpu = r.cpu / w
@@ -365,82 +452,179 @@ async function measure(def: ServerDef, protocol: 'rtmp' | 'flv', n: number, bitr
     row.error = (err as Error).message
   } finally {
     if (ffmpeg !== null) await stop(ffmpeg)
-    if (server !== null) await stop(server.proc)
+    if (server !== null) {
+      await stop(server.proc)
+      for (const o of server.others) await stop(o)
+    }
     rmSync(dir, { recursive: true, force: true })
     tempDirs.delete(dir)
   }
   return row
 }
 
+/** Every player connected and got ≥ 95 %, and the player process was not the bottleneck. */
+function held(r: Row): boolean {
+  return r.error === undefined && r.connected === r.players && r.okFraction === 1 && r.playerCpu <= PLAYER_CPU_LIMIT
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+/** The median of each figure over the repeats; held when most repeats held. */
+function combine(runs: Row[]): Row & { heldRuns: number } {
+  const m = (k: keyof Row): number => median(runs.map((r) => r[k] as number))
+  const heldRuns = runs.filter(held).length
+  const errors = runs.filter((r) => r.error !== undefined).map((r) => r.error)
+  return {
+    ...runs[0],
+    connected: Math.min(...runs.map((r) => r.connected)),
+    cpuPerPlayerMinute: m('cpuPerPlayerMinute'),
+    serverCpu: m('serverCpu'),
+    rssPerPlayer: m('rssPerPlayer'),
+    okFraction: m('okFraction'),
+    minDelivery: Math.min(...runs.map((r) => r.minDelivery)),
+    ttffP50: m('ttffP50'),
+    ttffP95: m('ttffP95'),
+    lagP95: m('lagP95'),
+    playerCpu: Math.max(...runs.map((r) => r.playerCpu)),
+    heldRuns,
+    error: heldRuns * 2 > runs.length ? undefined : errors[0] ?? `held in ${heldRuns} of ${runs.length} runs`,
+  }
+}
+
 // ---- report -------------------------------------------------------------------------------------------
 
+type Combined = ReturnType<typeof combine>
+
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : x === Infinity ? '∞' : '—')
+const protoName = (p: 'rtmp' | 'flv'): string => (p === 'flv' ? 'HTTP-FLV' : 'RTMP')
 
 function ratio(a: Row | undefined, b: Row | undefined, k: 'cpuPerPlayerMinute' | 'rssPerPlayer'): string {
-  if (a === undefined || b === undefined || a.error !== undefined || b.error !== undefined) return '—'
+  if (a === undefined || b === undefined || !Number.isFinite(a[k]) || !Number.isFinite(b[k])) return '—'
   return `${fmt(a[k] / b[k])}×`
 }
 
-function table(n: number, rows: Row[]): string {
+function table(n: number, rows: Combined[]): string {
   const out = [
-    `### ${n} players (window ${windowSeconds} s, ramp ${rampRate}/s, server on CPU ${SERVER_CPU}, players on CPU ${CLIENT_CPU})`,
+    `### ${n} players`,
     '',
-    '| server | proto | connected | server CPU (core) | CPU s / player-min | RSS / player (KB) | players ≥ 95 % | min delivery | TTFF p50 / p95 (ms) | slowest 5 % behind (ms) | player proc CPU | CPU ratio edge/this | RSS ratio edge/this |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| server | proto | held | connected | server CPU (core) | CPU s / player-min | RSS / player (KB) | players ≥ 95 % | min delivery | TTFF p50 / p95 (ms) | slowest 5 % behind (ms) | player proc CPU | CPU edge/this | RSS edge/this |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     const edgeRow = rows.find((e) => e.key === 'edge' && e.protocol === r.protocol)
-    const playerNote = r.playerCpu > PLAYER_CPU_LIMIT ? ' ⚠ player-bound' : ''
-    out.push(`| ${r.server} | ${r.protocol === 'flv' ? 'HTTP-FLV' : 'RTMP'} | ${r.connected}/${r.players} | ${fmt(r.serverCpu)} | ${fmt(r.cpuPerPlayerMinute, 4)} | ` +
-      `${fmt(r.rssPerPlayer / 1024, 1)} | ${fmt(r.okFraction * 100, 1)} % | ${fmt(r.minDelivery * 100, 1)} % | ${fmt(r.ttffP50, 0)} / ${fmt(r.ttffP95, 0)} | ` +
-      `${fmt(r.lagP95, 0)} | ${fmt(r.playerCpu)}${playerNote} | ${r.key === 'edge' ? '1.00× (baseline)' : ratio(edgeRow, r, 'cpuPerPlayerMinute')} | ` +
-      `${r.key === 'edge' ? '1.00× (baseline)' : ratio(edgeRow, r, 'rssPerPlayer')} |`)
+    const base = r.key === 'edge'
+    out.push(`| ${r.server} | ${protoName(r.protocol)} | ${r.error === undefined ? 'yes' : '**no**'} (${r.heldRuns}/${repeat}) | ${r.connected}/${r.players} | ` +
+      `${fmt(r.serverCpu)} | ${fmt(r.cpuPerPlayerMinute, 4)} | ${fmt(r.rssPerPlayer / 1024, 1)} | ${fmt(r.okFraction * 100, 1)} % | ` +
+      `${fmt(r.minDelivery * 100, 1)} % | ${fmt(r.ttffP50, 0)} / ${fmt(r.ttffP95, 0)} | ${fmt(r.lagP95, 0)} | ` +
+      `${fmt(r.playerCpu)}${r.playerCpu > PLAYER_CPU_LIMIT ? ' ⚠' : ''} | ${base ? 'baseline' : ratio(edgeRow, r, 'cpuPerPlayerMinute')} | ` +
+      `${base ? 'baseline' : ratio(edgeRow, r, 'rssPerPlayer')} |`)
   }
   const errs = rows.filter((r) => r.error !== undefined)
   if (errs.length > 0) {
     out.push('')
-    for (const r of errs) out.push(`- ${r.server} ${r.protocol}: ${r.error}`)
+    for (const r of errs) out.push(`- ${r.server} ${protoName(r.protocol)}: ${r.error}`)
   }
   out.push('')
   return out.join('\n')
 }
 
+/** Largest step held per server × protocol, and the issue's goals checked against this run. */
+function summary(all: Combined[], active: Array<{ def: ServerDef, protocol: 'rtmp' | 'flv' }>): string {
+  const largest = (key: string, p: 'rtmp' | 'flv'): number =>
+    Math.max(0, ...all.filter((r) => r.key === key && r.protocol === p && r.error === undefined).map((r) => r.players))
+  const out = ['## Largest step held', '', '| server | proto | largest step held |', '|---|---|---|']
+  for (const { def, protocol } of active) out.push(`| ${def.name} | ${protoName(protocol)} | ${largest(def.key, protocol) || 'none'} |`)
+  out.push('', '## Goals (issue 5), at 2,000 players', '')
+  const at = (key: string, p: 'rtmp' | 'flv', n: number): Combined | undefined => all.find((r) => r.key === key && r.protocol === p && r.players === n)
+  for (const p of ['rtmp', 'flv'] as const) {
+    const e = at('edge', p, 2000)
+    const ng = at('nginx', 'rtmp', 2000)
+    if (e === undefined) { out.push(`- ${protoName(p)}: no 2,000-player row in this run`); continue }
+    const mark = (ok: boolean): string => (ok ? '✓' : '✗')
+    out.push(`- ${protoName(p)}: every player ≥ 95 % ${mark(e.error === undefined)}; ` +
+      `CPU/player edge/nginx-rtmp ${ng === undefined ? '—' : `${fmt(e.cpuPerPlayerMinute / ng.cpuPerPlayerMinute)}× ${mark(e.cpuPerPlayerMinute <= ng.cpuPerPlayerMinute)}`} (goal ≤ 1.0); ` +
+      `RSS/player ${fmt(e.rssPerPlayer / 1024, 1)} KB ${mark(e.rssPerPlayer <= 40 * 1024)} (goal ≤ 40); ` +
+      `TTFF p95 ${fmt(e.ttffP95, 0)} ms ${mark(e.ttffP95 <= 50)} (goal ≤ 50)`)
+    const le = largest('edge', p)
+    const ln = largest('nginx', 'rtmp')
+    const lm = largest('nms', p)
+    out.push(`- ${protoName(p)} largest step: edge ${le}, nginx-rtmp (RTMP) ${ln} ${mark(le >= ln)}, NMS ${lm} ${mark(le >= 1.5 * lm)} (goal ≥ nginx-rtmp and ≥ 1.5× NMS)`)
+  }
+  out.push('')
+  return out.join('\n')
+}
+
+function plot(all: Combined[], active: Array<{ def: ServerDef, protocol: 'rtmp' | 'flv' }>): Buffer {
+  const series = (k: 'serverCpu' | 'ttffP95'): Series[] => active.map(({ def, protocol }) => ({
+    label: `${def.name} ${protoName(protocol)}`,
+    points: all.filter((r) => r.key === def.key && r.protocol === protocol).sort((a, b) => a.players - b.players)
+      .map((r) => ({ x: r.players, y: r[k] })),
+  }))
+  return renderPlot([
+    { title: 'Server CPU', xLabel: 'players', yLabel: 'cores (one pinned)', series: series('serverCpu') },
+    { title: 'TTFF p95', xLabel: 'players', yLabel: 'ms (log)', series: series('ttffP95'), yLog: true },
+  ])
+}
+
 async function main(): Promise<void> {
-  if (!existsSync(playersJs)) throw new Error(`${playersJs} missing: run npm run build first`)
-  const bitrate = mediaBitrate()
-  const active: ServerDef[] = []
+  const player = ensurePlayer()
+  const file = ensureMedia(mediaKbps)
+  const media: Media = { file, bitrate: mediaBitrate(file) }
+  const active: Array<{ def: ServerDef, protocol: 'rtmp' | 'flv' }> = []
   const notes: string[] = []
   for (const s of servers) {
     if (!wanted.has(s.key)) continue
     const why = s.available()
-    if (why === false) active.push(s)
+    if (why === false) for (const protocol of s.protocols) active.push({ def: s, protocol })
     else notes.push(`- ${s.name} skipped: ${why}`)
   }
   const header = [
     '# edge load benchmark',
     '',
-    `Media: ${media.slice(root.length + 1)} at ${(bitrate / 1000).toFixed(0)} kbit/s (file size × 8 / duration), one ffmpeg publisher per server ` +
-    '(`-re -stream_loop -1 -c copy`). A fresh server per row. Ratios are edge/this server in the same run, same protocol; ' +
-    `< 1 means edge uses less. "player proc CPU" > ${PLAYER_CPU_LIMIT} would mean the player process, not the server, was the bottleneck.`,
+    `Written by \`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`. Media: ${relative(root, media.file)} at ${(media.bitrate / 1000).toFixed(0)} kbit/s ` +
+    '(H.264 High 720p25, 2 s GOP, AAC 128 kbit/s; file size × 8 / duration), one ffmpeg publisher per server (`-re -stream_loop -1 -c copy`). ' +
+    `A fresh server per run, pinned to CPU ${SERVER_CPU}; the players and the publisher on CPU ${CLIENT_CPU}. Window ${windowSeconds} s after a ramp of ` +
+    `${rampRate} players/s and ${settleSeconds} s to settle; each figure is the median of ${repeat} run(s). edge runs as shipped for an edge ` +
+    '(1 s GOP cache), nginx-rtmp and NMS with their defaults. "edge (pulled)" pulls the stream from an nginx-rtmp origin on the players\' CPU. ' +
+    'Ratios are edge/this server, same protocol, same run; < 1 means edge uses less. A step is held when every player connected and got ≥ 95 % ' +
+    `of the bitrate, and the player process stayed under ${PLAYER_CPU_LIMIT} core (⚠ marks where it did not).`,
     '',
     ...notes,
     '',
   ].join('\n')
   console.log(header)
-  let doc = header + '\n'
+  const sections: string[] = []
+  const all: Combined[] = []
+  const failedAt = new Map<string, number>()
   for (const n of steps) {
-    const rows: Row[] = []
-    for (const s of active) {
-      for (const p of s.protocols) {
-        process.stderr.write(`[bench:load] ${n} players: ${s.name} ${p}…\n`)
-        rows.push(await measure(s, p, n, bitrate))
+    const rows: Combined[] = []
+    for (const { def, protocol } of active) {
+      const id = `${def.key}/${protocol}`
+      if (failedAt.has(id)) continue
+      const runs: Row[] = []
+      for (let i = 0; i < repeat; i++) {
+        process.stderr.write(`[bench:load] ${n} players: ${def.name} ${protoName(protocol)} run ${i + 1}/${repeat}…\n`)
+        runs.push(await measure(player, def, protocol, n, media))
       }
+      const c = combine(runs)
+      if (c.error !== undefined) failedAt.set(id, n)
+      rows.push(c)
+      all.push(c)
     }
+    if (rows.length === 0) break
     const t = table(n, rows)
     console.log(t)
-    doc += t + '\n'
+    sections.push(t)
   }
-  writeFileSync(join(root, 'scripts', 'load', 'last-run.md'), doc)
+  const sum = summary(all, active)
+  console.log(sum)
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, 'load.md'), [header, sum, '![players vs server CPU and TTFF p95](load.png)', '', ...sections].join('\n'))
+  writeFileSync(join(outDir, 'load.png'), plot(all, active))
+  process.stderr.write(`[bench:load] wrote ${relative(root, join(outDir, 'load.md'))} and load.png\n`)
 }
 
 try {

@@ -1,0 +1,120 @@
+// Merged writes to players (issue 5). A live stream hands every player the same encoded
+// Buffers; a socket write costs a syscall (and, on loopback, the receiver's TCP processing)
+// whatever its size, so instead of one write per message per player, each player's messages
+// are queued by reference and go out together as one writev. A shared clock per merge period
+// flushes every dirty output: `merge_time` after the first queued message, or at the end of
+// the event-loop turn when it is 0. `merge_frame` messages queued flush at once (PingOS's
+// cap on frames per write). Control messages are never delayed.
+//
+//   stream ─► out.write(frame bytes) ─► queue (references) ─► WriteMerger tick ─► socket writev
+//   session ─► out.send(control bytes) ─► queue flushed first, then written at once (order kept)
+import type { Socket } from 'node:net'
+
+export class WriteMerger {
+  private dirty: Output[] = []
+  private spare: Output[] = []
+  private armed = false
+  private readonly run = (): void => this.flushAll()
+
+  constructor(readonly mergeMs: number) {}
+
+  schedule(out: Output): void {
+    this.dirty.push(out)
+    if (this.armed) return
+    this.armed = true
+    if (this.mergeMs > 0) setTimeout(this.run, this.mergeMs)
+    else setImmediate(this.run)
+  }
+
+  private flushAll(): void {
+    this.armed = false
+    const list = this.dirty
+    this.dirty = this.spare
+    for (let i = 0; i < list.length; i++) list[i].flush()
+    list.length = 0
+    this.spare = list
+  }
+}
+
+/** One merger per distinct period, shared by every output of the node. */
+export class WriteMergers {
+  private readonly byPeriod = new Map<number, WriteMerger>()
+
+  get(mergeMs: number): WriteMerger {
+    let m = this.byPeriod.get(mergeMs)
+    if (m === undefined) {
+      m = new WriteMerger(mergeMs)
+      this.byPeriod.set(mergeMs, m)
+    }
+    return m
+  }
+}
+
+export class Output {
+  private readonly queue: Buffer[] = []
+  private queued = 0
+  private messages = 0
+  private scheduled = false
+  private merger: WriteMerger | null = null
+  private maxMessages = 1
+
+  constructor(readonly socket: Socket) {}
+
+  /** Media from now on is merged by `merger`, at most `maxMessages` per write. */
+  mergeBy(merger: WriteMerger, maxMessages: number): void {
+    this.merger = merger
+    this.maxMessages = Math.max(1, maxMessages)
+  }
+
+  /** bytes accepted and not yet taken by the kernel: the merge queue plus the socket's buffer */
+  get queuedBytes(): number {
+    return this.queued + this.socket.writableLength
+  }
+
+  /**
+   * Queue one message (up to three parts: an HTTP chunk head, the shared bytes, its CRLF) for
+   * the next flush. The Buffers must not change afterwards.
+   */
+  write(a: Buffer, b?: Buffer, c?: Buffer): void {
+    const q = this.queue
+    q.push(a)
+    let n = a.length
+    if (b !== undefined) { q.push(b); n += b.length }
+    if (c !== undefined) { q.push(c); n += c.length }
+    this.queued += n
+    if (++this.messages >= this.maxMessages || this.merger === null) {
+      this.flush()
+      return
+    }
+    if (!this.scheduled) {
+      this.scheduled = true
+      this.merger.schedule(this)
+    }
+  }
+
+  /** Write now, after whatever is queued (control messages, responses). */
+  send(data: Buffer): void {
+    if (this.queue.length > 0) this.flush()
+    if (!this.socket.destroyed) this.socket.write(data)
+  }
+
+  flush(): void {
+    this.scheduled = false
+    const q = this.queue
+    const n = q.length
+    if (n === 0) return
+    const s = this.socket
+    if (!s.destroyed) {
+      if (n === 1) {
+        s.write(q[0])
+      } else {
+        s.cork()
+        for (let i = 0; i < n; i++) s.write(q[i])
+        s.uncork()
+      }
+    }
+    q.length = 0
+    this.queued = 0
+    this.messages = 0
+  }
+}
