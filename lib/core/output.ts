@@ -11,28 +11,35 @@
 import type { Socket } from 'node:net'
 
 export class WriteMerger {
-  private dirty: Output[] = []
-  private spare: Output[] = []
+  // two lists swapped per tick; slots 0..count-1 are live, and the arrays keep their capacity
+  private dirty: Array<Output | null> = []
+  private spare: Array<Output | null> = []
+  private count = 0
   private armed = false
   private readonly run = (): void => this.flushAll()
 
   constructor(readonly mergeMs: number) {}
 
   schedule(out: Output): void {
-    this.dirty.push(out)
+    this.dirty[this.count++] = out
     if (this.armed) return
     this.armed = true
-    if (this.mergeMs > 0) setTimeout(this.run, this.mergeMs)
+    // unref: pending output never keeps the process alive by itself (its socket does)
+    if (this.mergeMs > 0) setTimeout(this.run, this.mergeMs).unref()
     else setImmediate(this.run)
   }
 
   private flushAll(): void {
     this.armed = false
     const list = this.dirty
+    const n = this.count
     this.dirty = this.spare
-    for (let i = 0; i < list.length; i++) list[i].flush()
-    list.length = 0
     this.spare = list
+    this.count = 0
+    for (let i = 0; i < n; i++) {
+      (list[i] as Output).tick()
+      list[i] = null // a closed session's output is not kept alive by the list
+    }
   }
 }
 
@@ -50,8 +57,13 @@ export class WriteMergers {
   }
 }
 
+/** What a flush leaves in the queue's slots: the frames' Buffers are not kept alive by it. */
+const EMPTY = Buffer.alloc(0)
+
 export class Output {
+  /** slots 0..count-1 are queued; the array keeps its capacity, so queuing allocates nothing */
   private readonly queue: Buffer[] = []
+  private count = 0
   private queued = 0
   private messages = 0
   private scheduled = false
@@ -77,10 +89,10 @@ export class Output {
    */
   write(a: Buffer, b?: Buffer, c?: Buffer): void {
     const q = this.queue
-    q.push(a)
+    q[this.count++] = a
     let n = a.length
-    if (b !== undefined) { q.push(b); n += b.length }
-    if (c !== undefined) { q.push(c); n += c.length }
+    if (b !== undefined) { q[this.count++] = b; n += b.length }
+    if (c !== undefined) { q[this.count++] = c; n += c.length }
     this.queued += n
     if (++this.messages >= this.maxMessages || this.merger === null) {
       this.flush()
@@ -94,15 +106,21 @@ export class Output {
 
   /** Write now, after whatever is queued (control messages, responses). */
   send(data: Buffer): void {
-    if (this.queue.length > 0) this.flush()
+    if (this.count > 0) this.flush()
     if (!this.socket.destroyed) this.socket.write(data)
   }
 
-  flush(): void {
+  /** The merge period ended. */
+  tick(): void {
     this.scheduled = false
-    const q = this.queue
-    const n = q.length
+    this.flush()
+  }
+
+  /** Write what is queued now (it stays scheduled: the merger's tick finds it empty or refilled). */
+  flush(): void {
+    const n = this.count
     if (n === 0) return
+    const q = this.queue
     const s = this.socket
     if (!s.destroyed) {
       if (n === 1) {
@@ -113,7 +131,8 @@ export class Output {
         s.uncork()
       }
     }
-    q.length = 0
+    q.fill(EMPTY, 0, n)
+    this.count = 0
     this.queued = 0
     this.messages = 0
   }

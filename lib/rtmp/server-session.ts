@@ -266,10 +266,9 @@ export class RtmpServerSession implements Sink {
     this.connectInfo = info
     this.phase = Phase.Connected
     const cs = server.chunkSize
-    this.out.write(windowAckSizeMessage(server.ackWindow))
-    this.out.write(setPeerBandwidthMessage(server.ackWindow))
-    this.out.write(setChunkSizeMessage(cs))
-    this.out.send(connectResultMessage(cs, cmd.transactionId, info.objectEncoding))
+    // one write for the four (a few hundred bytes, once per session)
+    this.out.send(Buffer.concat([windowAckSizeMessage(server.ackWindow), setPeerBandwidthMessage(server.ackWindow),
+      setChunkSizeMessage(cs), connectResultMessage(cs, cmd.transactionId, info.objectEncoding)]))
     this.ctx.log.info(`connect: app='${target.app}' args='${target.args}' flashver='${info.flashVer}' tc_url='${info.tcUrl}'`, this.logCtx())
   }
 

@@ -584,7 +584,7 @@ async function main(): Promise<void> {
   const header = [
     '# edge load benchmark',
     '',
-    `Written by \`npm run bench:load -- ${process.argv.slice(2).join(' ')}\`. Media: ${relative(root, media.file)} at ${(media.bitrate / 1000).toFixed(0)} kbit/s ` +
+    `Written by \`${['npm run bench:load', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ')}\`. Media: ${relative(root, media.file)} at ${(media.bitrate / 1000).toFixed(0)} kbit/s ` +
     '(H.264 High 720p25, 2 s GOP, AAC 128 kbit/s; file size × 8 / duration), one ffmpeg publisher per server (`-re -stream_loop -1 -c copy`). ' +
     `A fresh server per run, pinned to CPU ${SERVER_CPU}; the players and the publisher on CPU ${CLIENT_CPU}. Window ${windowSeconds} s after a ramp of ` +
     `${rampRate} players/s and ${settleSeconds} s to settle; each figure is the median of ${repeat} run(s). edge runs as shipped for an edge ` +
