@@ -205,19 +205,20 @@ function start(load: LoadOptions, io: CliIo): number | null {
       void node.stop()
       return
     }
-    log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
-    if (process.send !== undefined) {
-      process.send('ready')
-      process.disconnect()
-    }
     const stop = (signal: string, graceful: boolean): void => {
       log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
       rmSync(tree.pidPath, { force: true })
       void (graceful ? node.quit() : node.stop())
     }
+    // before "started": whoever waits for that line may signal at once
     process.once('SIGTERM', () => stop('SIGTERM', false))
     process.once('SIGINT', () => stop('SIGINT', false))
     process.once('SIGQUIT', () => stop('SIGQUIT', true))
+    log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
+    if (process.send !== undefined) {
+      process.send('ready')
+      process.disconnect()
+    }
   }, (err: NodeJS.ErrnoException & { address?: string, port?: number }) => {
     const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
     fail(`${what} ${errnoText(err)}`)

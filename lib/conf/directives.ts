@@ -159,7 +159,7 @@ r('publish_time_fix', RSA, N1, flag)
 d('so_keepalive', RS, N1, flag)
 r('merge_frame', RSA, N1, numAtMost(64, 'the merge_frame must be no larger than 64'))
 r('hevc_codecid', RSA, N1, num)
-r('merge_time', RS, N1, msec)
+r('merge_time', RSA, N1, msec)
 d('on_connect', RTMP_SRV, N1M, notifyOnce)
 d('oclp_connect', RTMP_SRV, N1M, notifyOnce)
 

@@ -128,10 +128,6 @@ export interface RtmpServerConf {
   readonly playTimeFix: boolean
   /** publish_time_fix (default on) */
   readonly publishTimeFix: boolean
-  /** merge_frame (default 32, at most 64): media messages merged into one write at most */
-  readonly mergeFrame: number
-  /** merge_time (edge's own, default 40ms; 0 = the event-loop turn): how long media waits to be merged */
-  readonly mergeTimeMs: number
   /** tcp_nodelay (default on) */
   readonly tcpNodelay: boolean
   /** hevc_codecid (default 12) */
@@ -168,6 +164,10 @@ export interface AppConf {
   readonly dropIdlePublisherMs: number | null
   /** cache_time (default 0: no GOP cache) */
   readonly cacheTimeMs: number
+  /** merge_frame (default 32, at most 64): media messages merged into one write at most */
+  readonly mergeFrame: number
+  /** merge_time (edge's own, default 40ms; 0 = the event-loop turn): how long media waits to be merged */
+  readonly mergeTimeMs: number
   /** send_all (default off) */
   readonly sendAll: boolean
   /** low_latency (default off) */

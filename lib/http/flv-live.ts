@@ -144,7 +144,7 @@ export class FlvLiveSession implements Sink {
       this.refuse(404, 'flv: no such stream, idle_streams off', logName)
       return
     }
-    this.out.mergeBy(ctx.mergers.get(server.mergeTimeMs), server.mergeFrame)
+    this.out.mergeBy(ctx.mergers.get(app.mergeTimeMs), app.mergeFrame)
     this.player = stream.addPlayer(this)
     stream.startPlayer(this.player)
     this.out.flush() // the cached burst goes out now, not after the merge delay
@@ -157,6 +157,7 @@ export class FlvLiveSession implements Sink {
   /** Error status before any byte was sent; the module's CORS headers come with it (§8.7). */
   private refuse(status: number, reason: string, logCtx: LogContext = this.logCtx): void {
     this.ctx.log.info(`${reason}: ${status}`, logCtx)
+    this.clearTimers()
     this.leave()
     if (this.closed) return
     this.closed = true
@@ -194,7 +195,7 @@ export class FlvLiveSession implements Sink {
       if (this.closed) return
     }
     this.writeBody(frame.flv, this.chunked ? frame.flvChunkHead : null)
-    if (this.sendTimer === null) this.armSendTimer()
+    if (this.sendTimer === null && this.sendTimeoutMs > 0) this.armSendTimer()
   }
 
   private armSendTimer(): void {
@@ -202,7 +203,8 @@ export class FlvLiveSession implements Sink {
     const written = s.bytesWritten
     this.sendTimer = setTimeout(() => {
       this.sendTimer = null
-      if (this.out.queuedBytes === 0) return
+      // the kernel's backlog only: media waiting for its merge tick is not stuck
+      if (s.writableLength === 0) return
       if (s.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`)
       else this.armSendTimer()
     }, this.sendTimeoutMs)
@@ -225,11 +227,15 @@ export class FlvLiveSession implements Sink {
     this.ctx.hub.release(stream)
   }
 
-  close(reason: string): void {
+  private clearTimers(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     if (this.sendTimer !== null) clearTimeout(this.sendTimer)
     this.timer = null
     this.sendTimer = null
+  }
+
+  close(reason: string): void {
+    this.clearTimers()
     this.leave()
     if (this.closed) return
     this.closed = true

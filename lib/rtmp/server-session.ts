@@ -322,7 +322,7 @@ export class RtmpServerSession implements Sink {
       this.close(`play: no stream "${name}", idle_streams off`, 'info')
       return
     }
-    this.out.mergeBy(this.ctx.mergers.get(this.server.mergeTimeMs), this.server.mergeFrame)
+    this.out.mergeBy(this.ctx.mergers.get(app.mergeTimeMs), app.mergeFrame)
     this.player = stream.addPlayer(this)
     this.status('status', 'NetStream.Play.Start', 'Start live')
     this.out.send(sampleAccessMessage(this.server.chunkSize))
@@ -393,7 +393,7 @@ export class RtmpServerSession implements Sink {
 
   writeFrame(frame: Frame): void {
     this.out.write(frame.rtmp)
-    if (this.sendTimer === null) this.armSendTimer()
+    if (this.sendTimer === null && this.server.timeoutMs > 0) this.armSendTimer()
   }
 
   // `timeout` is also the write timeout (§1.5): output blocked that long ends the session.
@@ -401,7 +401,8 @@ export class RtmpServerSession implements Sink {
     const written = this.socket.bytesWritten
     this.sendTimer = setTimeout(() => {
       this.sendTimer = null
-      if (this.out.queuedBytes === 0) return
+      // the kernel's backlog only: media waiting for its merge tick is not stuck
+      if (this.socket.writableLength === 0) return
       if (this.socket.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`, 'info')
       else this.armSendTimer()
     }, this.server.timeoutMs)

@@ -15,6 +15,7 @@
 //
 //   npm run bench:load -- [--steps 250,500,1000,2000,3000] [--repeat 3] [--window 10] [--rate 500]
 //                         [--settle 4] [--kbps 2000] [--servers edge,edge-pull,nginx,nms] [--out docs/bench]
+//                         [--merge-time <ms>: edge's merge_time, default its own 40]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -67,6 +68,8 @@ const settleSeconds = Number(option('settle', '4'))
 const wanted = new Set(option('servers', 'edge,edge-pull,nginx,nms').split(','))
 const mediaKbps = Number(option('kbps', '2000'))
 const outDir = resolve(option('out', join(root, 'docs', 'bench')))
+/** edge's merge_time for this run (its default, 40 ms, when not given) */
+const mergeTime = option('merge-time', '')
 
 // ---- process bookkeeping: everything started is killed by PID -------------------------------------
 
@@ -267,7 +270,8 @@ async function startEdge(dir: string, pull: string): Promise<{ proc: ChildProces
   const [rtmpPort, httpPort] = [await freePort(), await freePort()]
   const conf = join(dir, 'edge.conf')
   writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\nevents {}\n` +
-    `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s;${pull === '' ? '' : ` pull ${pull};`} } } }\n` +
+    `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s;${mergeTime === '' ? '' : ` merge_time ${mergeTime}ms;`}` +
+    `${pull === '' ? '' : ` pull ${pull};`} } } }\n` +
     `http { server { listen ${httpPort}; location /live { flv_live ${rtmpPort}; } } }\n`)
   const proc = spawnPinned(SERVER_CPU, process.execPath, [edgeBin, '-c', conf], dir, 'edge')
   await waitForPort(rtmpPort, proc, 'edge')

@@ -47,7 +47,7 @@ t.test('PingOS defaults (§1.5, §1.6, §1.10)', async (t) => {
   t.match(srv, {
     serverId: 'default', timeoutMs: 60_000, pingMs: 60_000, pingTimeoutMs: 30_000, maxStreams: 64,
     ackWindow: 5_000_000, chunkSize: 4096, maxMessageBytes: 1024 * 1024, outQueue: 2048, outCork: 256,
-    playTimeFix: true, publishTimeFix: true, mergeFrame: 32, mergeTimeMs: 40, hevcCodecId: 12,
+    playTimeFix: true, publishTimeFix: true, hevcCodecId: 12,
   })
   t.same(tree.rtmp?.listeners.map((l) => l.address.text), ['0.0.0.0:1935'], 'no listen → 0.0.0.0:1935')
   t.match(app(tree, 0, 'live'), {

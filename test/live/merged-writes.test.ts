@@ -87,18 +87,18 @@ t.test('media below merge_frame waits merge_time; merge_frame messages go at onc
 t.test('a joining player gets the cached burst at once', async (t) => {
   const pub = await publisher(t, 'cached', 'm2')
   t.teardown(() => pub.close())
+  // header and keyframe: 2 messages, under merge_frame, so only the join's own flush sends them early
   pub.send(CSID_VIDEO, MSG_VIDEO, 1, 0, AVC_HEADER)
   pub.send(CSID_VIDEO, MSG_VIDEO, 1, 0, avcFrame(true, 0x51))
-  pub.send(CSID_VIDEO, MSG_VIDEO, 1, 40, avcFrame(false, 0x52))
   // a first player proves the frames reached the cache before the second joins
   const first = await player(t, 'cached', 'm2')
   t.teardown(() => first.close())
-  await arrival(first, 0x52)
+  await arrival(first, 0x51)
 
   const t0 = performance.now()
   const late = await player(t, 'cached', 'm2')
   t.teardown(() => late.close())
-  await arrival(late, 0x52)
+  await arrival(late, 0x51)
   const ms = performance.now() - t0
   t.ok(ms < MERGED_AT_LEAST_MS, `connect, play and the cached keyframe in ${ms.toFixed(0)} ms (merge_time ${MERGE_MS} ms)`)
 })
@@ -114,8 +114,14 @@ t.test('HTTP-FLV: a chunked tag counts as one message toward merge_frame', async
   pub.send(CSID_AUDIO, MSG_AUDIO, 1, 23, aacFrame(0x61))
   const marked = (marker: number): number => http.tags.filter((tag) => tag.payload[tag.payload.length - 1] === marker).length
   await http.until(() => marked(0x61) >= 1, 5000, 'the first tag')
-  const t0 = performance.now()
-  for (let i = 0; i < 3; i++) pub.send(CSID_AUDIO, MSG_AUDIO, 1, 46 + i * 23, aacFrame(0x62))
+  let t0 = performance.now()
+  for (let i = 0; i < 2; i++) pub.send(CSID_AUDIO, MSG_AUDIO, 1, 46 + i * 23, aacFrame(0x63))
+  await http.until(() => marked(0x63) >= 2, 5000, '2 more tags')
+  const waited = performance.now() - t0
+  t.ok(waited >= MERGED_AT_LEAST_MS, `2 tags (6 buffers) waited ${waited.toFixed(0)} ms for merge_time ${MERGE_MS} ms`)
+
+  t0 = performance.now()
+  for (let i = 0; i < 3; i++) pub.send(CSID_AUDIO, MSG_AUDIO, 1, 92 + i * 23, aacFrame(0x62))
   await http.until(() => marked(0x62) >= 3, 5000, '3 more tags')
   const ms = performance.now() - t0
   t.ok(ms < PROMPT_MS, `3 tags (9 buffers: chunk head, tag, CRLF) went out after ${ms.toFixed(0)} ms, without the merge wait`)
