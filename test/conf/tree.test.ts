@@ -82,6 +82,23 @@ t.test('inheritance rtmp → server → application', async (t) => {
     [[true, 'play', 'ipv4'], [false, 'play', 'all'], [true, 'publish', 'ipv4']], 'access rules parent first')
 })
 
+t.test('merge_time and merge_frame: defaults 40ms and 32, per application, inherited', async (t) => {
+  const tree = load(`rtmp {
+    merge_time 100ms;
+    server {
+      listen 1935; merge_frame 8;
+      application a { }
+      application b { merge_time 0; merge_frame 64; }
+    }
+    server { listen 1936; application c { } }
+  }`)
+  t.same([app(tree, 0, 'a').mergeTimeMs, app(tree, 0, 'a').mergeFrame], [100, 8], 'rtmp and server levels reach the application')
+  t.same([app(tree, 0, 'b').mergeTimeMs, app(tree, 0, 'b').mergeFrame], [0, 64], 'the application overrides them')
+  t.same([app(tree, 1, 'c').mergeTimeMs, app(tree, 1, 'c').mergeFrame], [100, 32], 'merge_frame default')
+  const plain = load('rtmp { server { listen 1935; application e { } } }')
+  t.same([app(plain, 0, 'e').mergeTimeMs, app(plain, 0, 'e').mergeFrame], [40, 32], 'defaults')
+})
+
 t.test('application * and serverid per listening address (§1.9)', async (t) => {
   const tree = load(`rtmp {
     server { listen 1935; serverid a; server_name a.test; application * { live on; } application * { live off; } }
