@@ -8,6 +8,9 @@
 //
 //   stream ─► out.write(frame bytes) ─► queue (references) ─► WriteMerger tick ─► socket writev
 //   session ─► out.send(control bytes) ─► queue flushed first, then written at once (order kept)
+//
+// The output also owns the write timeout (`timeout`, §1.5, §8.6): a timer runs only while the
+// kernel does not take what was written, and output blocked that long calls `onStuck`.
 import type { Socket } from 'node:net'
 
 export class WriteMerger {
@@ -69,13 +72,20 @@ export class Output {
   private scheduled = false
   private merger: WriteMerger | null = null
   private maxMessages = 1
+  private timeoutMs = 0
+  private stuckTimer: NodeJS.Timeout | null = null
 
-  constructor(readonly socket: Socket) {}
+  /** `onStuck` is called when output has not moved for the timeout; the session closes then. */
+  constructor(readonly socket: Socket, private readonly onStuck: (unsent: number) => void) {}
 
-  /** Media from now on is merged by `merger`, at most `maxMessages` per write. */
-  mergeBy(merger: WriteMerger, maxMessages: number): void {
+  /**
+   * A player from now on: media is merged by `merger`, at most `maxMessages` per write, and
+   * output blocked for `timeoutMs` (0: never) is stuck.
+   */
+  configure(merger: WriteMerger, maxMessages: number, timeoutMs: number): void {
     this.merger = merger
     this.maxMessages = Math.max(1, maxMessages)
+    this.timeoutMs = timeoutMs
   }
 
   /** bytes accepted and not yet taken by the kernel: the merge queue plus the socket's buffer */
@@ -107,7 +117,9 @@ export class Output {
   /** Write now, after whatever is queued (control messages, responses). */
   send(data: Buffer): void {
     if (this.count > 0) this.flush()
-    if (!this.socket.destroyed) this.socket.write(data)
+    if (this.socket.destroyed) return
+    this.socket.write(data)
+    this.watch()
   }
 
   /** The merge period ended. */
@@ -135,5 +147,24 @@ export class Output {
     this.count = 0
     this.queued = 0
     this.messages = 0
+    this.watch()
+  }
+
+  /** The session ends: no timer is left behind. */
+  close(): void {
+    if (this.stuckTimer !== null) clearTimeout(this.stuckTimer)
+    this.stuckTimer = null
+  }
+
+  // A timer only while the kernel leaves a backlog in the socket: healthy players have none.
+  private watch(): void {
+    if (this.stuckTimer !== null || this.timeoutMs <= 0 || this.socket.destroyed || this.socket.writableLength === 0) return
+    const written = this.socket.bytesWritten
+    this.stuckTimer = setTimeout(() => {
+      this.stuckTimer = null
+      if (this.socket.destroyed || this.socket.writableLength === 0) return
+      if (this.socket.bytesWritten === written) this.onStuck(this.queuedBytes)
+      else this.watch()
+    }, this.timeoutMs)
   }
 }

@@ -70,9 +70,6 @@ export class FlvLiveSession implements Sink {
   private headersSent = false
   private closed = false
   private timer: NodeJS.Timeout | null = null
-  /** armed while output waits in the socket: a write blocked for `timeout` ends the session (§8.6) */
-  private sendTimer: NodeJS.Timeout | null = null
-  private sendTimeoutMs = 0
   private readonly chunked: boolean
   private readonly logCtx: LogContext
   private readonly out: Output
@@ -89,7 +86,7 @@ export class FlvLiveSession implements Sink {
     this.id = ctx.nextSessionId()
     this.chunked = req.version === 11 && loc.chunkedTransferEncoding
     this.logCtx = { ...conn.logCtx, session: this.id }
-    this.out = new Output(conn.socket)
+    this.out = new Output(conn.socket, (unsent) => this.close(`send timed out, ${unsent} bytes unsent`))
     conn.socket.once('close', () => this.close('client disconnected'))
     const url = parseFlvUrl(req.path, req.query, handler.app)
     if (url === null) {
@@ -113,8 +110,8 @@ export class FlvLiveSession implements Sink {
       this.refuse(403, 'flv: denied by access rules', logName)
       return
     }
-    this.sendTimeoutMs = listener.defaultServer.timeoutMs
-    this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), this.sendTimeoutMs)
+    const timeoutMs = listener.defaultServer.timeoutMs
+    this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), timeoutMs)
     ctx.log.info(`flv play: app='${url.app}' name='${url.name}' args='${req.query}' ${scheme}`, logName)
     if (!app.live) return // live off: nothing is ever sent, 503 at timeout (§8.3)
     const stream = ctx.hub.acquire(ctx.streamKey(listener.serverId, url.app, url.name), ctx.liveOptions(server, app))
@@ -144,7 +141,8 @@ export class FlvLiveSession implements Sink {
       this.refuse(404, 'flv: no such stream, idle_streams off', logName)
       return
     }
-    this.out.mergeBy(ctx.mergers.get(app.mergeTimeMs), app.mergeFrame)
+    // a write blocked for `timeout` ends the session (§8.6)
+    this.out.configure(ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, timeoutMs)
     this.player = stream.addPlayer(this)
     stream.startPlayer(this.player)
     this.out.flush() // the cached burst goes out now, not after the merge delay
@@ -195,19 +193,6 @@ export class FlvLiveSession implements Sink {
       if (this.closed) return
     }
     this.writeBody(frame.flv, this.chunked ? frame.flvChunkHead : null)
-    if (this.sendTimer === null && this.sendTimeoutMs > 0) this.armSendTimer()
-  }
-
-  private armSendTimer(): void {
-    const s = this.conn.socket
-    const written = s.bytesWritten
-    this.sendTimer = setTimeout(() => {
-      this.sendTimer = null
-      // the kernel's backlog only: media waiting for its merge tick is not stuck
-      if (s.writableLength === 0) return
-      if (s.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`)
-      else this.armSendTimer()
-    }, this.sendTimeoutMs)
   }
 
   streamBegin(): void {}
@@ -229,9 +214,8 @@ export class FlvLiveSession implements Sink {
 
   private clearTimers(): void {
     if (this.timer !== null) clearTimeout(this.timer)
-    if (this.sendTimer !== null) clearTimeout(this.sendTimer)
     this.timer = null
-    this.sendTimer = null
+    this.out.close()
   }
 
   close(reason: string): void {

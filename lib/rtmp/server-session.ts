@@ -99,7 +99,6 @@ export class RtmpServerSession implements Sink {
   private lastAckBytes = 0
   private peerAckWindow = 0
   private timer: NodeJS.Timeout | null = null
-  private sendTimer: NodeJS.Timeout | null = null
   /** the duration the timer was armed with */
   private armedMs = 0
   private awaitingPing = false
@@ -111,7 +110,7 @@ export class RtmpServerSession implements Sink {
     this.server = listener.defaultServer
     this.peer = `${socket.remoteAddress ?? ''}`
     this.ctxLog = { session: this.id, peer: `${this.peer}:${socket.remotePort ?? 0}` }
-    this.out = new Output(socket)
+    this.out = new Output(socket, (unsent) => this.close(`send timed out, ${unsent} bytes unsent`, 'info'))
     this.reader = new ChunkReader({
       maxMessageBytes: this.server.maxMessageBytes,
       maxStreams: this.server.maxStreams,
@@ -322,7 +321,8 @@ export class RtmpServerSession implements Sink {
       this.close(`play: no stream "${name}", idle_streams off`, 'info')
       return
     }
-    this.out.mergeBy(this.ctx.mergers.get(app.mergeTimeMs), app.mergeFrame)
+    // `timeout` is also the write timeout (§1.5): output blocked that long ends the session
+    this.out.configure(this.ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, this.server.timeoutMs)
     this.player = stream.addPlayer(this)
     this.status('status', 'NetStream.Play.Start', 'Start live')
     this.out.send(sampleAccessMessage(this.server.chunkSize))
@@ -393,19 +393,6 @@ export class RtmpServerSession implements Sink {
 
   writeFrame(frame: Frame): void {
     this.out.write(frame.rtmp)
-    if (this.sendTimer === null && this.server.timeoutMs > 0) this.armSendTimer()
-  }
-
-  // `timeout` is also the write timeout (§1.5): output blocked that long ends the session.
-  private armSendTimer(): void {
-    const written = this.socket.bytesWritten
-    this.sendTimer = setTimeout(() => {
-      this.sendTimer = null
-      // the kernel's backlog only: media waiting for its merge tick is not stuck
-      if (this.socket.writableLength === 0) return
-      if (this.socket.bytesWritten === written) this.close(`send timed out, ${this.out.queuedBytes} bytes unsent`, 'info')
-      else this.armSendTimer()
-    }, this.server.timeoutMs)
   }
 
   streamBegin(): void {
@@ -460,7 +447,7 @@ export class RtmpServerSession implements Sink {
     if (this.phase === Phase.Closed) return
     this.phase = Phase.Closed
     if (this.timer !== null) clearTimeout(this.timer)
-    if (this.sendTimer !== null) clearTimeout(this.sendTimer)
+    this.out.close()
     this.leaveStream()
     this.ctx.log.log(level, `close: ${reason}`, this.logCtx())
     this.socket.destroy()

@@ -42,8 +42,8 @@ const merger = new WriteMerger(3_600_000)
 /** A player's sink as the RTMP session is one: the frame's RTMP bytes queued on its output. */
 class OutputSink implements Sink {
   readonly format = 'rtmp' as const
-  private readonly out = new Output(socketStandIn as unknown as Socket)
-  constructor() { this.out.mergeBy(merger, MERGE_FRAME) }
+  private readonly out = new Output(socketStandIn as unknown as Socket, () => {})
+  constructor() { this.out.configure(merger, MERGE_FRAME, 0) }
   get queuedBytes(): number { return this.out.queuedBytes }
   writeFrame(frame: Frame): void { this.out.write(frame.rtmp) }
   streamBegin(): void {}
