@@ -6,30 +6,13 @@ import { ProtocolError } from '../../lib/core/errors.js'
 import {
   MAX_AMF_DEPTH, decodeAmf0, decodeAmf0All, encodeAmf0, type AmfObject, type AmfValue,
 } from '../../lib/amf/amf0.js'
-
-/** Bytes from hex text; whitespace and `//` comments are ignored. */
-function hex(text: string): Buffer {
-  const digits = text.replace(/\/\/[^\n]*/g, '').replace(/\s+/g, '')
-  if (!/^(?:[0-9a-f]{2})*$/i.test(digits)) throw new Error(`bad hex literal: ${digits}`)
-  return Buffer.from(digits, 'hex')
-}
+import { decodeFailure, hex, prng } from '../helpers/unit.js'
 
 /** Every key of every object, depth first, with its path: equal lists mean equal key order. */
 function keyOrder(v: AmfValue, path = '$'): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => keyOrder(x, `${path}[${i}]`))
   if (v === null || typeof v !== 'object' || v instanceof Date) return []
   return Object.keys(v).flatMap((k) => [`${path}.${k}`, ...keyOrder(v[k], `${path}.${k}`)])
-}
-
-/** null when fn throws ProtocolError ERR_AMF_DECODE; otherwise what happened instead. */
-function decodeFailure(fn: () => unknown): string | null {
-  try {
-    const r = fn()
-    return `no error: ${JSON.stringify(r)?.slice(0, 80)}`
-  } catch (err) {
-    if (err instanceof ProtocolError && err.code === 'ERR_AMF_DECODE') return null
-    return `wrong error: ${String(err)}`
-  }
 }
 
 /** Offsets where each top-level value of `bytes` starts and ends. */
@@ -488,19 +471,6 @@ t.test('encode then decode: seeded random values', async (t) => {
 })
 
 // ---------------------------------------------------------------------------- hostile input
-
-/** xorshift32: the same sequence on every run, so a failure repeats */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x / 0x100000000
-  }
-}
 
 /**
  * The outcome must be a value that ends inside the buffer, or ERR_AMF_DECODE. Returns whether

@@ -5,13 +5,7 @@ import t from 'tap'
 import { ProtocolError } from '../../lib/core/errors.js'
 import { decodeAmf3 } from '../../lib/amf/amf3.js'
 import { MAX_AMF_DEPTH, decodeAmf0, type AmfObject, type AmfValue } from '../../lib/amf/amf0.js'
-
-/** Bytes from hex text; whitespace and `//` comments are ignored. */
-function hex(text: string): Buffer {
-  const digits = text.replace(/\/\/[^\n]*/g, '').replace(/\s+/g, '')
-  if (!/^(?:[0-9a-f]{2})*$/i.test(digits)) throw new Error(`bad hex literal: ${digits}`)
-  return Buffer.from(digits, 'hex')
-}
+import { decodeFailure, hex, prng } from '../helpers/unit.js'
 
 /** A U29 (AMF3 §1.3.1), for building hostile headers with large values. */
 function u29(n: number): string {
@@ -23,17 +17,6 @@ function u29(n: number): string {
 
 function hex2(b: number): string {
   return b.toString(16).padStart(2, '0')
-}
-
-/** null when fn throws ProtocolError ERR_AMF_DECODE; otherwise what happened instead. */
-function decodeFailure(fn: () => unknown): string | null {
-  try {
-    const r = fn()
-    return `no error: ${JSON.stringify(r)?.slice(0, 80)}`
-  } catch (err) {
-    if (err instanceof ProtocolError && err.code === 'ERR_AMF_DECODE') return null
-    return `wrong error: ${String(err)}`
-  }
 }
 
 const sharedDate = new Date(1700000000000)
@@ -201,19 +184,6 @@ t.test('nesting limit', async (t) => {
   t.doesNotThrow(() => decodeAmf3(objects(MAX_AMF_DEPTH), 0), `${MAX_AMF_DEPTH} nested objects decode`)
   t.equal(decodeFailure(() => decodeAmf3(objects(MAX_AMF_DEPTH + 1), 0)), null, `${MAX_AMF_DEPTH + 1} fail`)
 })
-
-/** xorshift32: the same sequence on every run, so a failure repeats */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x / 0x100000000
-  }
-}
 
 t.test('seeded garbage and mutated vectors decode to a value or ERR_AMF_DECODE', async (t) => {
   const rand = prng(0xa3f3)

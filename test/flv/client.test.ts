@@ -1,7 +1,7 @@
 // FlvClient against a node:net origin on 127.0.0.1 that records the raw request bytes and
 // answers from a script (pingos-behaviour.md §2.3, pingos-observed.md §3); plus the two
 // parsers it is built from, fed whole, split at every offset and one byte at a time.
-import { EventEmitter, on, once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
@@ -13,6 +13,7 @@ import { FlvReader } from '../../lib/flv/reader.js'
 import { ProtocolError } from '../../lib/core/errors.js'
 import type { MediaMessage } from '../../lib/media/message.js'
 import { TEST_MEDIA } from '../helpers/node.js'
+import { until } from '../helpers/unit.js'
 
 /** bound on every wait for the peer */
 const WAIT_MS = 5000
@@ -34,18 +35,6 @@ const OPTIONS: FlvPullOptions = {
   userAgent: 'LNX 9,0,124,2',
   referer: 'http://page.example/watch',
   maxTagBytes: 16 * 1024 * 1024,
-}
-
-/** Resolves once cond() holds, re-checked on each `change` of `ee`; rejects after `ms`. */
-async function until(ee: EventEmitter, cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  if (cond()) return
-  const signal = AbortSignal.timeout(ms)
-  try {
-    for await (const _ of on(ee, 'change', { signal })) if (cond()) return
-  } catch (err) {
-    if (signal.aborted) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    throw err
-  }
 }
 
 /** `bytes` cut into pieces of the PIECE_BYTES sizes, in turn. */

@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import { ProtocolError } from '../../lib/core/errors.js'
 import { FlvReader, FlvReaderState, type FlvReaderOptions, type FlvTag } from '../../lib/flv/reader.js'
 import { encodeFlvHeader, encodeFlvTag } from '../../lib/flv/tag.js'
+import { thrown } from '../helpers/unit.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -45,16 +46,6 @@ function readPieces(pieces: Buffer[], opts?: FlvReaderOptions): PlainTag[] {
   const r = new FlvReader(opts)
   for (const p of pieces) r.push(p)
   return plain(r.drain())
-}
-
-/** The thrown error, or null. */
-function thrown(fn: () => void): unknown {
-  try {
-    fn()
-  } catch (e) {
-    return e
-  }
-  return null
 }
 
 /** Whole, split at every offset, and bytewise: each way throws ERR_FLV_FORMAT with `message`. */

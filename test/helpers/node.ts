@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Test } from 'tap'
 import { edgeBin, fixturesDir } from './edge.js'
 
 /** The media file publishers loop (see test/fixtures/media/README.md). */
@@ -82,6 +83,73 @@ export async function startEdge(conf: string, opts: { level?: string } = {}): Pr
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+export interface LiveEdge {
+  readonly edge: EdgeProcess
+  readonly rtmpPort: number
+  readonly httpPort: number
+}
+
+export interface LiveEdgeOptions {
+  /** extra lines in the rtmp `server {}`, before the application */
+  readonly server?: string
+  /** extra lines in `application live {}`, after `live on;` */
+  readonly app?: string
+  /**
+   * HTTP-FLV locations: path → what follows `flv_live 127.0.0.1:<rtmp port>` up to its `;`
+   * (default `{ '/flv': '' }`)
+   */
+  readonly flv?: Readonly<Record<string, string>>
+}
+
+/**
+ * An edge on free ports, both listening on 127.0.0.1: one RTMP `application live` and the
+ * given HTTP-FLV locations. Stopped in t's teardown.
+ */
+export async function startLiveEdge(t: Test, opts: LiveEdgeOptions = {}): Promise<LiveEdge> {
+  const rtmpPort = await freePort()
+  const httpPort = await freePort()
+  const rtmp = `127.0.0.1:${rtmpPort}`
+  const locations = Object.entries(opts.flv ?? { '/flv': '' })
+    .map(([path, args]) => `        location ${path} { flv_live ${rtmp}${args === '' ? '' : ` ${args}`}; }`)
+  const edge = await startEdge(`events {}
+rtmp {
+    server {
+        listen ${rtmp};
+        ${opts.server ?? ''}
+        application live {
+            live on;
+            ${opts.app ?? ''}
+        }
+    }
+}
+http {
+    server {
+        listen 127.0.0.1:${httpPort};
+${locations.join('\n')}
+    }
+}
+`)
+  t.teardown(() => edge.stop())
+  return { edge, rtmpPort, httpPort }
+}
+
+/**
+ * The node of the bad-input tests (test/rtmp/robustness, test/http/robustness): handshake
+ * `timeout 3s`, `max_message 1m`, HTTP-FLV of app live at /flv.
+ */
+export const BAD_INPUT_EDGE: LiveEdgeOptions = { server: 'timeout 3s;\n        max_message 1m;', flv: { '/flv': 'app=live' } }
+
+/**
+ * publish() into rtmp://127.0.0.1:<rtmpPort>/live/<name>, stopped in t's teardown. Resolves
+ * once `edge` logs the publish; rejects after `timeoutMs`.
+ */
+export async function publishLive(t: Test, edge: EdgeProcess, rtmpPort: number, timeoutMs: number, name = 's1'): Promise<Publisher> {
+  const publisher = publish(`rtmp://127.0.0.1:${rtmpPort}/live/${name}`)
+  t.teardown(() => publisher.stop())
+  await edge.waitForLog(`publish: name='${name}'`, timeoutMs)
+  return publisher
 }
 
 export interface Publisher {

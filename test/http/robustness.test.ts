@@ -11,12 +11,11 @@
 // buffers is 400 ("client sent too long header line" / "client sent too large request").
 // A head that never finishes is closed after client_header_timeout (60 s): not tested here.
 import t, { type Test } from 'tap'
-import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.js'
+import { BAD_INPUT_EDGE, publishLive, startLiveEdge, type EdgeProcess } from '../helpers/node.js'
 import { SERVER_NAME } from '../helpers/expected.js'
 import { RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
 import { peerLines } from '../helpers/session-log.js'
 
-/** the Server header and error-page footer: edge/<package version> */
 /** how long the server may take to answer and close a refused request */
 const CLOSE_WAIT_MS = 2000
 /** bound on the wait for the log line and for the witness to receive more bytes */
@@ -30,16 +29,10 @@ let witness: RawHttpClient
 let httpPort = 0
 
 t.before(async () => {
-  const rtmpPort = await freePort()
-  httpPort = await freePort()
-  edge = await startEdge(`events {}
-rtmp { server { listen ${rtmpPort}; timeout 3s; max_message 1m; application live { live on; } } }
-http { server { listen ${httpPort}; location /flv { flv_live ${rtmpPort} app=live; } } }
-`)
-  t.teardown(() => edge.stop())
-  const publisher = publish(`rtmp://127.0.0.1:${rtmpPort}/live/s1`)
-  t.teardown(() => publisher.stop())
-  await edge.waitForLog("publish: name='s1'", START_WAIT_MS)
+  const node = await startLiveEdge(t, BAD_INPUT_EDGE)
+  edge = node.edge
+  httpPort = node.httpPort
+  await publishLive(t, edge, node.rtmpPort, START_WAIT_MS)
   // only counted: the witness reads media for the whole file's run
   witness = await RawHttpClient.open(httpPort, { keepBytes: false })
   t.teardown(() => witness.close())

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { MSG_AUDIO, MSG_DATA_AMF0 } from '../../lib/media/message.js'
 import { runProcess } from '../helpers/edge.js'
 import { errorPage, SERVER_NAME as SERVER } from '../helpers/expected.js'
-import { freePort, publish, startEdge } from '../helpers/node.js'
+import { publish, startLiveEdge } from '../helpers/node.js'
 import { RawHttpClient, type RawRequestOptions } from '../helpers/raw-http.js'
 
 /** bound on one ffprobe run */
@@ -26,32 +26,12 @@ const CORS_HEADERS: [string, string][] = [
 /** RFC 9110 IMF-fixdate, as nginx writes Date */
 const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/
 
-const rtmpPort = await freePort()
-const httpPort = await freePort()
-const rtmp = `127.0.0.1:${rtmpPort}`
 // `flv_live` names the RTMP listener exactly as `listen` does (spec §8.1, observed §1)
-const edge = await startEdge(`events {}
-rtmp {
-    server {
-        listen ${rtmp};
-        application live {
-            live on;
-            cache_time 1s;
-            send_all on;
-        }
-    }
-}
-http {
-    server {
-        listen 127.0.0.1:${httpPort};
-        location /flv { flv_live ${rtmp}; }
-        location /live { flv_live ${rtmp} app=live; }
-        location /noaudio { flv_live ${rtmp} app=live audio=0; }
-        location /raw { flv_live ${rtmp} app=live; chunked_transfer_encoding off; }
-    }
-}
-`)
-t.teardown(() => edge.stop())
+const { rtmpPort, httpPort } = await startLiveEdge(t, {
+  app: 'cache_time 1s;\n            send_all on;',
+  flv: { '/flv': '', '/live': 'app=live', '/noaudio': 'app=live audio=0', '/raw': 'app=live; chunked_transfer_encoding off' },
+})
+const rtmp = `127.0.0.1:${rtmpPort}`
 const pub = publish(`rtmp://${rtmp}/live/s1`)
 t.teardown(() => pub.stop())
 
@@ -149,26 +129,23 @@ async function errorResponse(t: Test, target: string): Promise<RawHttpClient> {
   return c
 }
 
-t.test('/flv without a stream name → 400', async (t) => {
-  const c = await errorResponse(t, '/flv')
-  t.equal(c.statusLine, 'HTTP/1.1 400 Bad Request', 'status line')
+/** An nginx error page with `status`, `Connection: <connection>` and the CORS headers (observed §1.2). */
+function checkErrorResponse(t: Test, c: RawHttpClient, status: string, connection: string): void {
+  t.equal(c.statusLine, `HTTP/1.1 ${status}`, 'status line')
   t.equal(c.header('Server'), SERVER)
   t.equal(c.header('Content-Type'), 'text/html')
-  t.equal(c.header('Connection'), 'close', 'Connection: close (observed §1.2)')
+  t.equal(c.header('Connection'), connection, `Connection: ${connection} (observed §1.2)`)
   checkCorsHeaders(t, c)
-  t.equal(c.body.toString('latin1'), errorPage('400 Bad Request'), 'nginx error page')
+  t.equal(c.body.toString('latin1'), errorPage(status), 'nginx error page')
   t.equal(Number(c.header('Content-Length')), c.body.length, 'Content-Length matches the page')
+}
+
+t.test('/flv without a stream name → 400', async (t) => {
+  checkErrorResponse(t, await errorResponse(t, '/flv'), '400 Bad Request', 'close')
 })
 
 t.test('an unknown app (?app=nope) → 404', async (t) => {
-  const c = await errorResponse(t, '/flv/s1?app=nope')
-  t.equal(c.statusLine, 'HTTP/1.1 404 Not Found', 'status line')
-  t.equal(c.header('Server'), SERVER)
-  t.equal(c.header('Content-Type'), 'text/html')
-  t.equal(c.header('Connection'), 'keep-alive', 'Connection: keep-alive (observed §1.2)')
-  checkCorsHeaders(t, c)
-  t.equal(c.body.toString('latin1'), errorPage('404 Not Found'), 'nginx error page')
-  t.equal(Number(c.header('Content-Length')), c.body.length, 'Content-Length matches the page')
+  checkErrorResponse(t, await errorResponse(t, '/flv/s1?app=nope'), '404 Not Found', 'keep-alive')
 })
 
 t.test('HEAD → 200 with the stream headers, no body, connection closed', async (t) => {

@@ -10,7 +10,7 @@ import { inspectAudio, inspectVideo, SOUND_FORMAT_AAC } from '../../lib/media/co
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/media/message.js'
 import { MSG_COMMAND_AMF0, MSG_USER_CONTROL, UC_STREAM_BEGIN } from '../../lib/rtmp/constants.js'
 import { SERVER_NAME as SERVER } from '../helpers/expected.js'
-import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.js'
+import { publish, startLiveEdge, type LiveEdge } from '../helpers/node.js'
 import { RawHttpClient } from '../helpers/raw-http.js'
 import { RtmpTestClient, type Received } from '../helpers/rtmp-client.js'
 
@@ -69,30 +69,12 @@ const burstDone = (list: readonly Media[]): boolean =>
 /** The largest media timestamp in `list` (0 when empty). */
 const newestMs = (list: readonly Media[]): number => list.reduce((max, m) => (m.typeId === MSG_DATA_AMF0 ? max : Math.max(max, m.timestamp)), 0)
 
-async function startNode(t: Test, cacheConf: string): Promise<{ edge: EdgeProcess, rtmpPort: number, httpPort: number }> {
-  const rtmpPort = await freePort()
-  const httpPort = await freePort()
-  const edge = await startEdge(`events {}
-rtmp {
-    server {
-        listen 127.0.0.1:${rtmpPort};
-        application live {
-            live on;
-            ${cacheConf}
-        }
-    }
-}
-http {
-    server {
-        listen 127.0.0.1:${httpPort};
-        location /live { flv_live 127.0.0.1:${rtmpPort} app=live; }
-    }
-}
-`)
-  t.teardown(() => edge.stop())
-  const pub = publish(`rtmp://127.0.0.1:${rtmpPort}/live/s1`)
+/** A node with `cacheConf` in `application live`, HTTP-FLV at /live, ffmpeg publishing live/s1. */
+async function startNode(t: Test, cacheConf: string): Promise<LiveEdge> {
+  const node = await startLiveEdge(t, { app: cacheConf, flv: { '/live': 'app=live' } })
+  const pub = publish(`rtmp://127.0.0.1:${node.rtmpPort}/live/s1`)
   t.teardown(() => pub.stop())
-  return { edge, rtmpPort, httpPort }
+  return node
 }
 
 async function httpPlayer(t: Test, httpPort: number): Promise<RawHttpClient> {

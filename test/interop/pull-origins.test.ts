@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import t from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import { startNginxRtmp, nginxRtmpMissing } from '../helpers/nginx-rtmp.js'
-import { freePort, publish, startEdge } from '../helpers/node.js'
+import { publish, publishLive, startLiveEdge } from '../helpers/node.js'
 import {
   FFPROBE, ffprobeStreams, H264_AAC, isAvcKeyframe, isKeyframeMessage, playerH, playerR, startEdgeB,
 } from '../helpers/pull-scenarios.js'
@@ -61,32 +61,10 @@ t.test('edge as HTTP-FLV origin: ffprobe decodes through the pulling edge', {
   skip: existsSync(FFMPEG) && existsSync(FFPROBE) ? false : 'no ffmpeg/ffprobe', timeout: 90_000,
 }, async (t) => {
   // edge A: the publisher's node, serving /<app>/<name> over HTTP-FLV (what a pull requests)
-  const aRtmp = await freePort()
-  const aHttp = await freePort()
-  const a = await startEdge(`
-events { worker_connections 1024; }
-rtmp {
-    server {
-        listen ${aRtmp};
-        serverid origin;
-        application live {
-            live on;
-            cache_time 1s;
-            send_all on;
-        }
-    }
-}
-http {
-    server {
-        listen ${aHttp};
-        location / { flv_live ${aRtmp}; }
-    }
-}
-`)
-  t.teardown(() => a.stop())
-  const publisher = publish(`rtmp://127.0.0.1:${aRtmp}/live/s1`)
-  t.teardown(() => publisher.stop())
-  await a.waitForLog("publish: name='s1'", PUBLISH_WAIT_MS)
+  const { edge: a, rtmpPort: aRtmp, httpPort: aHttp } = await startLiveEdge(t, {
+    server: 'serverid origin;', app: 'cache_time 1s;\n            send_all on;', flv: { '/': '' },
+  })
+  await publishLive(t, a, aRtmp, PUBLISH_WAIT_MS)
 
   // edge B pulls from A over HTTP-FLV
   const b = await startEdgeB(t, `pull http://127.0.0.1:${aHttp} app=live;`)

@@ -8,7 +8,7 @@ import {
   MSG_COMMAND_AMF0, MSG_SET_CHUNK_SIZE, MSG_SET_PEER_BANDWIDTH, MSG_WINDOW_ACK_SIZE,
 } from '../../lib/rtmp/constants.js'
 import { errorPage } from '../helpers/expected.js'
-import { freePort, publish, startEdge } from '../helpers/node.js'
+import { publish, startLiveEdge } from '../helpers/node.js'
 import { RawHttpClient } from '../helpers/raw-http.js'
 import { RtmpTestClient, type Received } from '../helpers/rtmp-client.js'
 
@@ -27,37 +27,6 @@ const MARKER = Buffer.from('edge-test-second-publisher-marker', 'latin1')
 /** chunk streams nginx-rtmp uses for audio and video */
 const CSID_AUDIO = 6
 const CSID_VIDEO = 7
-
-interface Node {
-  rtmpPort: number
-  httpPort: number
-}
-
-/** A node with `app` as the body of `application live`, `server` extra server{} lines. */
-async function startNode(t: Test, app: string, server = ''): Promise<Node> {
-  const rtmpPort = await freePort()
-  const httpPort = await freePort()
-  const edge = await startEdge(`events {}
-rtmp {
-    server {
-        listen 127.0.0.1:${rtmpPort};
-        ${server}
-        application live {
-            live on;
-            ${app}
-        }
-    }
-}
-http {
-    server {
-        listen 127.0.0.1:${httpPort};
-        location /flv { flv_live 127.0.0.1:${rtmpPort}; }
-    }
-}
-`)
-  t.teardown(() => edge.stop())
-  return { rtmpPort, httpPort }
-}
 
 async function rtmpClient(t: Test, port: number): Promise<RtmpTestClient> {
   const c = await RtmpTestClient.open(port)
@@ -103,7 +72,7 @@ function checkStatus(t: Test, m: Received | undefined, level: string, code: stri
 }
 
 t.test('scenario 3: connect reply, createStream, releaseStream and FCPublish unanswered', async (t) => {
-  const { rtmpPort } = await startNode(t, '')
+  const { rtmpPort } = await startLiveEdge(t)
   const c = await rtmpClient(t, rtmpPort)
   c.command(0, 'connect', 1, { app: 'live', flashVer: 'LNX 9,0,124,2', tcUrl: `rtmp://127.0.0.1:${rtmpPort}/live`, objectEncoding: 0 })
   await c.next((m) => m.values?.[0] === '_result' || m.values?.[0] === '_error', REPLY_WAIT_MS)
@@ -137,7 +106,7 @@ t.test('scenario 3: connect reply, createStream, releaseStream and FCPublish una
 })
 
 t.test('scenario 4: unknown application', async (t) => {
-  const { rtmpPort, httpPort } = await startNode(t, '')
+  const { rtmpPort, httpPort } = await startLiveEdge(t)
 
   t.test('RTMP connect to app foo: TCP closed, no _error', async (t) => {
     const c = await rtmpClient(t, rtmpPort)
@@ -154,7 +123,7 @@ t.test('scenario 4: unknown application', async (t) => {
 })
 
 t.test('scenario 6: idle_streams off, a missing stream is refused', async (t) => {
-  const { rtmpPort, httpPort } = await startNode(t, 'idle_streams off;')
+  const { rtmpPort, httpPort } = await startLiveEdge(t, { app: 'idle_streams off;' })
 
   t.test('RTMP play → StreamNotFound, then closed', async (t) => {
     const c = await connected(t, rtmpPort)
@@ -173,7 +142,7 @@ t.test('scenario 6: idle_streams off, a missing stream is refused', async (t) =>
 })
 
 t.test('scenario 6: idle_streams on, a missing stream waits; HTTP-FLV gets 503 after timeout', async (t) => {
-  const { rtmpPort, httpPort } = await startNode(t, '', `timeout ${TIMEOUT_MS}ms;`)
+  const { rtmpPort, httpPort } = await startLiveEdge(t, { server: `timeout ${TIMEOUT_MS}ms;` })
   const player = await connected(t, rtmpPort)
   const status = await player.play('nosuch')
   checkStatus(t, status, 'status', 'NetStream.Play.Start', 'Start live')
@@ -207,7 +176,7 @@ const newestMs = (c: RawHttpClient): number => c.tags.reduce((max, x) => (x.type
 const hasMarker = (c: RawHttpClient): boolean => c.tags.some((x) => x.payload.includes(MARKER))
 
 t.test('scenario 7: a duplicate publisher gets BadName, stays connected, and is not played', async (t) => {
-  const { rtmpPort, httpPort } = await startNode(t, 'cache_time 1s; send_all on;')
+  const { rtmpPort, httpPort } = await startLiveEdge(t, { app: 'cache_time 1s; send_all on;' })
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort}/live/s1`)
   t.teardown(() => pub.stop())
   const player = await httpClient(t, httpPort, '/flv/s1?app=live')
@@ -228,7 +197,7 @@ t.test('scenario 7: a duplicate publisher gets BadName, stays connected, and is 
 })
 
 t.test('scenario 7: with cache_time 0, s1?pubpri=1 is accepted and played', async (t) => {
-  const { rtmpPort, httpPort } = await startNode(t, 'cache_time 0;')
+  const { rtmpPort, httpPort } = await startLiveEdge(t, { app: 'cache_time 0;' })
   const pub = publish(`rtmp://127.0.0.1:${rtmpPort}/live/s1`)
   t.teardown(() => pub.stop())
   const player = await httpClient(t, httpPort, '/flv/s1?app=live')

@@ -8,7 +8,7 @@
 // loops it with `-re -stream_loop -1 -c copy`, as test/helpers/node.ts publish() does with the
 // shipped file: ~23 MB flow in 30 s, far past the kernel buffers plus the 2 MiB soft limit.
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { get as httpGet, type IncomingMessage } from 'node:http'
@@ -21,7 +21,8 @@ import { FlvReader } from '../../lib/flv/reader.js'
 import { inspectVideo } from '../../lib/media/codec.js'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/media/message.js'
 import { runProcess } from '../helpers/edge.js'
-import { freePort, startEdge } from '../helpers/node.js'
+import { startLiveEdge } from '../helpers/node.js'
+import { until } from '../helpers/unit.js'
 
 const FFMPEG = '/usr/bin/ffmpeg'
 const MiB = 1024 * 1024
@@ -57,8 +58,8 @@ interface Received {
   readonly timestamp: number
 }
 
-/** Media tags parsed from an HTTP-FLV body as it arrives. */
-class TagLog {
+/** Media tags parsed from an HTTP-FLV body as it arrives; emits `change` after each chunk. */
+class TagLog extends EventEmitter {
   private readonly reader = new FlvReader()
   readonly tags: Received[] = []
   bytes = 0
@@ -71,6 +72,7 @@ class TagLog {
       this.reader.push(chunk)
     } catch (err) {
       this.error = err as Error
+      this.emit('change')
       return
     }
     for (const tag of this.reader.drain()) {
@@ -78,19 +80,11 @@ class TagLog {
       const v = tag.typeId === MSG_VIDEO ? inspectVideo(tag.payload) : null
       this.tags.push({ video: v !== null, keyframe: v !== null && v.keyframe && !v.sequenceHeader, timestamp: tag.timestamp })
     }
+    this.emit('change')
   }
 
   get newestMs(): number {
     return this.tags.length === 0 ? -1 : this.tags[this.tags.length - 1].timestamp
-  }
-}
-
-/** Resolves when `cond()` holds, checked every `everyMs`; rejects after `timeoutMs`. */
-async function until(cond: () => boolean, timeoutMs: number, what: string, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await delay(everyMs)
   }
 }
 
@@ -109,32 +103,9 @@ t.test('a paused HTTP-FLV player: bounded RSS, the other player stays real-time'
   ], { timeoutMs: 60_000 })
   t.equal(made.code, 0, `ffmpeg made the test media ${made.stderr}`)
 
-  const rtmpPort = await freePort()
-  const httpPort = await freePort()
-  const edge = await startEdge(`
-events { worker_connections 1024; }
-rtmp {
-    server {
-        listen ${rtmpPort};
-        serverid edge;
-        max_message 6m;
-        application live {
-            live on;
-            cache_time 1s;
-            send_all on;
-        }
-    }
-}
-http {
-    server {
-        listen ${httpPort};
-        location /live {
-            flv_live ${rtmpPort};
-        }
-    }
-}
-`)
-  t.teardown(() => edge.stop())
+  const { edge, rtmpPort, httpPort } = await startLiveEdge(t, {
+    server: 'serverid edge;\n        max_message 6m;', app: 'cache_time 1s;\n            send_all on;', flv: { '/live': '' },
+  })
   const pid = edge.child.pid as number
   t.match(readFileSync(`/proc/${pid}/cmdline`, 'latin1'), /edge\.js/, 'RSS is read from the edge process itself')
 
@@ -157,7 +128,7 @@ http {
   const [res] = await once(req, 'response', { signal: AbortSignal.timeout(READY_TIMEOUT_MS) }) as [IncomingMessage]
   t.equal(res.statusCode, 200, 'the reading player is answered 200')
   res.on('data', (d: Buffer) => reading.push(d))
-  await until(() => reading.tags.length > 0, READY_TIMEOUT_MS, 'the first tag at the reading player')
+  await until(reading, () => reading.tags.length > 0 || reading.error !== null, 'the first tag at the reading player', READY_TIMEOUT_MS)
 
   const samples: number[] = []
   const sampler = setInterval(() => {
@@ -226,7 +197,7 @@ http {
   })
   paused.resume()
   const isLive = (x: Received): boolean => x.keyframe && x.timestamp >= reading.newestMs - LIVE_WINDOW_MS
-  await until(() => resumed.tags.some(isLive), RESUME_TIMEOUT_MS, 'a live keyframe at the resumed player')
+  await until(resumed, () => resumed.tags.some(isLive) || resumed.error !== null, 'a live keyframe at the resumed player', RESUME_TIMEOUT_MS)
   t.match(head.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n/, 'the paused player had been answered 200')
   t.equal(resumed.error, null, 'the resumed player\'s FLV parsed cleanly: frames were dropped whole')
   const live = resumed.tags.findIndex(isLive)

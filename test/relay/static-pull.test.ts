@@ -4,14 +4,14 @@
 // origin receives and what the players see on the wire.
 import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import {
   commandObject, FakeRtmpOrigin, RecordingHttpServer, reply, serveFlv, type OriginConnection, type RecordedRequest,
 } from '../helpers/origins.js'
 import {
   ffprobeStreams, H264_AAC, isAvcKeyframe, isKeyframeMessage, isUserControl, nextStatus, playerH, playerR, PLAYER_R_FLASHVER,
-  startEdgeB, statusInfo,
+  quietFor, startEdgeB, statusInfo,
 } from '../helpers/pull-scenarios.js'
 import type { RawHttpClient } from '../helpers/raw-http.js'
 
@@ -159,9 +159,9 @@ t.test('scenario 11: the pull stops when the last player leaves', async (t) => {
   const closedAt = await closed(origin, conn, CLOSE_WAIT_MS)
   t.ok(closedAt - leftAt <= STOP_WITHIN_MS, `origin connection closed ${closedAt - leftAt} ms after the last player left (≤ ${STOP_WITHIN_MS})`)
 
-  // "nothing happens" is the assertion: a bounded wait
-  await delay(QUIET_MS)
-  t.equal(origin.connections.length, 1, `no further origin connection during ${QUIET_MS} ms`)
+  // "nothing happens" is the assertion: a bounded wait that ends early if something does
+  t.ok(await quietFor(origin, 'connection', QUIET_MS), `no further origin connection during ${QUIET_MS} ms`)
+  t.equal(origin.connections.length, 1, 'one origin connection in all')
 })
 
 t.test('scenario 12: reconnect after origin EOF', async (t) => {
@@ -261,30 +261,38 @@ t.test('scenario 16: HTTP-FLV origin request', async (t) => {
   })
 })
 
+/**
+ * Player R of a pull whose origin refuses the stream: Play.Start first (the pull is pending),
+ * then onStatus {error, NetStream.Play.StreamNotFound, `description`}, then it is closed.
+ */
+async function playerRNotFound(t: Test, rtmpPort: number, description: string): Promise<void> {
+  const r = await playerR(t, rtmpPort)
+  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R first gets Play.Start (pull pending)')
+  const notFound = await nextStatus(r.client, 'NetStream.Play.StreamNotFound', MEDIA_WAIT_MS)
+  t.equal(notFound.values?.[0], 'onStatus', 'as onStatus')
+  t.same(statusInfo(notFound), { level: 'error', code: 'NetStream.Play.StreamNotFound', description },
+    `onStatus {error, NetStream.Play.StreamNotFound, "${description}"}`)
+  await r.client.until(() => r.client.closed, CLOSE_WAIT_MS, 'player R to be closed')
+  t.pass('then player R is closed')
+}
+
 t.test('scenario 17: HTTP origin 404', async (t) => {
   const origin = await RecordingHttpServer.start(reply(404))
   t.teardown(() => origin.stop())
   const { rtmpPort, httpPort } = await startEdgeB(t, `pull http://127.0.0.1:${origin.port} app=live;`)
 
-  // player R alone
-  const r = await playerR(t, rtmpPort)
-  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R first gets Play.Start (pull pending)')
-  const notFound = await nextStatus(r.client, 'NetStream.Play.StreamNotFound', MEDIA_WAIT_MS)
-  t.equal(notFound.values?.[0], 'onStatus', 'as onStatus')
-  t.same(statusInfo(notFound), { level: 'error', code: 'NetStream.Play.StreamNotFound', description: 'No such stream' },
-    'onStatus {error, NetStream.Play.StreamNotFound, "No such stream"} (compat fix: PingOS sent none)')
-  await r.client.until(() => r.client.closed, CLOSE_WAIT_MS, 'player R to be closed')
-  t.pass('then player R is closed')
+  // player R alone; "No such stream" is a compat fix: PingOS sent no onStatus
+  await playerRNotFound(t, rtmpPort, 'No such stream')
   t.equal((await origin.request(0)).line, 'GET /live/cam1?tok=abc HTTP/1.1', 'R\'s play: one request')
-  await delay(NO_RETRY_WINDOW_MS)
-  t.equal(origin.requests.length, 1, `no retry after the 404 (1 request in ${NO_RETRY_WINDOW_MS} ms)`)
+  t.ok(await quietFor(origin, 'request', NO_RETRY_WINDOW_MS), `no retry after the 404 within ${NO_RETRY_WINDOW_MS} ms`)
+  t.equal(origin.requests.length, 1, 'one request in all')
 
   // then player H alone: a new pull, one more request
   const h = await playerH(t, httpPort)
   await h.waitHead(MEDIA_WAIT_MS)
   t.equal(h.status, 404, 'player H gets 404')
   t.equal((await origin.request(1)).line, 'GET /live/cam1?app=live&tok=abc HTTP/1.1', 'H\'s play: one request')
-  await delay(NO_RETRY_WINDOW_MS)
+  t.ok(await quietFor(origin, 'request', NO_RETRY_WINDOW_MS), `no retry after H's 404 within ${NO_RETRY_WINDOW_MS} ms`)
   t.equal(origin.requests.length, 2, 'the origin saw exactly one request per play (2 in all), no retries')
 })
 
@@ -293,14 +301,8 @@ t.test('scenario 18: RTMP origin error forwarded', async (t) => {
   t.teardown(() => origin.stop())
   const { rtmpPort, httpPort } = await startEdgeB(t, `pull rtmp://127.0.0.1:${origin.port} app=live;`)
 
-  const r = await playerR(t, rtmpPort)
-  t.equal(statusInfo(r.firstStatus).code, 'NetStream.Play.Start', 'player R first gets Play.Start (pull pending)')
-  const notFound = await nextStatus(r.client, 'NetStream.Play.StreamNotFound', MEDIA_WAIT_MS)
-  t.equal(notFound.values?.[0], 'onStatus', 'as onStatus, as the origin sent it')
-  t.same(statusInfo(notFound), { level: 'error', code: 'NetStream.Play.StreamNotFound', description: 'gone' },
-    'the origin\'s level, code and description')
-  await r.client.until(() => r.client.closed, CLOSE_WAIT_MS, 'player R to be closed')
-  t.pass('then player R is closed')
+  // the origin's level, code and description, as it sent them
+  await playerRNotFound(t, rtmpPort, 'gone')
 
   const h = await playerH(t, httpPort)
   await h.waitHead(MEDIA_WAIT_MS)

@@ -4,7 +4,7 @@
 //       pings, acknowledgements, media, and every way the session can end;
 //   (b) against Debian's nginx-rtmp fed by ffmpeg: the client plays a real stream, and nginx's
 //       own log shows the connect values we sent.
-import { EventEmitter, on, once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
@@ -27,6 +27,7 @@ import {
 import { ServerHandshake, ServerHandshakeState } from '../../lib/rtmp/handshake.js'
 import { freePort, publish } from '../helpers/node.js'
 import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
+import { until } from '../helpers/unit.js'
 
 /** bound on every wait for the peer */
 const WAIT_MS = 5000
@@ -51,18 +52,6 @@ const OPTIONS: RtmpPullOptions = {
   chunkSize: 4096,
   ackWindow: 5_000_000,
   maxMessageBytes: 1024 * 1024,
-}
-
-/** Resolves once cond() holds, re-checked on each `change` of `ee`; rejects after `ms`. */
-async function until(ee: EventEmitter, cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  if (cond()) return
-  const signal = AbortSignal.timeout(ms)
-  try {
-    for await (const _ of on(ee, 'change', { signal })) if (cond()) return
-  } catch (err) {
-    if (signal.aborted) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    throw err
-  }
 }
 
 // ---- the scripted origin -------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
   ServerHandshakeState,
   type DigestScheme,
 } from '../../lib/rtmp/handshake.js'
+import { thrown } from '../helpers/unit.js'
 
 const PACKET = 1536
 const KEY_TAIL = Buffer.from([
@@ -69,15 +70,6 @@ function challenge(version: number): Buffer {
   b.writeUInt32BE(EPOCH, 1)
   b.writeUInt32BE(version, 5)
   return b
-}
-
-function catchError(fn: () => void): unknown {
-  try {
-    fn()
-  } catch (err) {
-    return err
-  }
-  return null
 }
 
 /** Every way to cut `bytes` in two (and once byte by byte), each fed to a fresh parser. */
@@ -244,7 +236,7 @@ for (const scheme of [772, 8] as const) {
 t.test('server: garbage', async (t) => {
   for (const c0 of [0, 4, 6, 0x47 /* "G" of GET */]) {
     const s = new ServerHandshake()
-    const err = catchError(() => s.push(Buffer.from([c0, 1, 2, 3])))
+    const err = thrown(() => s.push(Buffer.from([c0, 1, 2, 3])))
     t.ok(err instanceof ProtocolError, `C0=${c0} is a ProtocolError`)
     t.equal((err as EdgeError).code, 'ERR_RTMP_HANDSHAKE')
     t.equal((err as EdgeError).message, `handshake: unexpected RTMP version: ${c0}`)
@@ -370,7 +362,7 @@ t.test('client: garbage', async (t) => {
   const c = new ClientHandshake()
   t.throws(() => c.push(Buffer.from([3])), 'push() before start()')
   c.start()
-  const err = catchError(() => c.push(Buffer.from([6])))
+  const err = thrown(() => c.push(Buffer.from([6])))
   t.ok(err instanceof ProtocolError)
   t.equal((err as EdgeError).code, 'ERR_RTMP_HANDSHAKE')
   t.equal(c.state, ClientHandshakeState.FAILED)

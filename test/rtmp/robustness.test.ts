@@ -11,7 +11,7 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { encodeAmf0 } from '../../lib/amf/amf0.js'
 import { MSG_COMMAND_AMF0, MSG_SET_CHUNK_SIZE, MSG_VIDEO } from '../../lib/rtmp/constants.js'
-import { freePort, publish, startEdge, type EdgeProcess } from '../helpers/node.js'
+import { BAD_INPUT_EDGE, publishLive, startLiveEdge, type EdgeProcess } from '../helpers/node.js'
 import { RtmpTestClient } from '../helpers/rtmp-client.js'
 import { closeLines, peerPattern } from '../helpers/session-log.js'
 
@@ -33,16 +33,10 @@ let rtmpPort = 0
 const videoCount = (): number => witness.messages.reduce((n, m) => n + (m.typeId === MSG_VIDEO ? 1 : 0), 0)
 
 t.before(async () => {
-  rtmpPort = await freePort()
-  const httpPort = await freePort()
-  edge = await startEdge(`events {}
-rtmp { server { listen ${rtmpPort}; timeout 3s; max_message 1m; application live { live on; } } }
-http { server { listen ${httpPort}; location /flv { flv_live ${rtmpPort} app=live; } } }
-`)
-  t.teardown(() => edge.stop())
-  const publisher = publish(`rtmp://127.0.0.1:${rtmpPort}/live/s1`)
-  t.teardown(() => publisher.stop())
-  await edge.waitForLog("publish: name='s1'", START_WAIT_MS)
+  const node = await startLiveEdge(t, BAD_INPUT_EDGE)
+  edge = node.edge
+  rtmpPort = node.rtmpPort
+  await publishLive(t, edge, rtmpPort, START_WAIT_MS)
   witness = await RtmpTestClient.open(rtmpPort)
   t.teardown(() => witness.close())
   await witness.connectApp('live', {}, rtmpPort)
