@@ -27,9 +27,10 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import type { AmfObject, AmfValue } from '../amf/amf0.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../media/message.js'
+import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
 import {
-  ackMessage, commandMessage, decodeCommand, setChunkSizeMessage, userControlMessage, windowAckSizeMessage,
+  commandMessage, decodeCommand, setChunkSizeMessage, userControlMessage, windowAckSizeMessage,
   type Command,
 } from './commands.js'
 import {
@@ -126,11 +127,8 @@ export class RtmpClientSession {
   private readonly handshake = new ClientHandshake()
   private readonly reader: ChunkReader
   private received = 0
-  /** chunk-stream bytes received (after S2): what Acknowledgements count, as nginx-rtmp's in_bytes */
-  private chunkBytesIn = 0
-  private lastAckBytes = 0
-  /** the origin's Window Ack Size; 0 until it announces one */
-  private peerAckWindow = 0
+  /** counts chunk-stream bytes only (after S2), as nginx-rtmp's in_bytes */
+  private readonly acks = new AckWindow()
 
   constructor(private readonly opts: RtmpPullOptions, private readonly handlers: RtmpPullHandlers) {
     this.reader = new ChunkReader({
@@ -189,13 +187,14 @@ export class RtmpClientSession {
         if (this.handshake.state !== ClientHandshakeState.DONE) return
         this.sendConnect()
         const rest = this.handshake.leftover()
-        this.chunkBytesIn += rest.length
+        this.acks.count(rest.length)
         if (rest.length > 0) this.reader.push(rest)
       } else {
-        this.chunkBytesIn += data.length
+        this.acks.count(data.length)
         this.reader.push(data)
       }
-      this.maybeAck()
+      const ack = this.acks.due()
+      if (ack !== null) this.write(ack)
     } catch (err) {
       this.fail(err)
     }
@@ -206,18 +205,6 @@ export class RtmpClientSession {
     else this.close(`internal error: ${(err as Error).stack ?? String(err)}`)
   }
 
-  /**
-   * RTMP 5.4.3: acknowledge each time the peer's window of bytes has been received. Counted
-   * from the end of the handshake and sent as a wrapping 32-bit number, as nginx-rtmp does.
-   */
-  private maybeAck(): void {
-    if (this.current === RtmpClientState.CLOSED) return
-    if (this.peerAckWindow > 0 && this.chunkBytesIn - this.lastAckBytes >= this.peerAckWindow) {
-      this.lastAckBytes = this.chunkBytesIn
-      this.write(ackMessage(this.chunkBytesIn))
-    }
-  }
-
   private onMessage(m: ChunkMessage): void {
     // close() may be called from a handler while the reader still holds parsed bytes
     if (this.current === RtmpClientState.CLOSED) return
@@ -225,7 +212,7 @@ export class RtmpClientSession {
       case MSG_AUDIO:
       case MSG_VIDEO:
       case MSG_DATA_AMF0:
-        this.media({ typeId: m.typeId, timestamp: m.timestamp, payload: m.payload })
+        this.media(m as MediaMessage) // typeId is 8, 9 or 18 here; the reader makes a new object per message
         return
       case MSG_DATA_AMF3:
         // an AMF3 data message is one format byte (0) and then AMF0 values
@@ -239,8 +226,7 @@ export class RtmpClientSession {
         this.onCommand(decodeCommand(m.payload, m.typeId === MSG_COMMAND_AMF3))
         return
       case MSG_WINDOW_ACK_SIZE:
-        // a short one is ignored, as nginx-rtmp's protocol message handler does
-        if (m.payload.length >= 4) this.peerAckWindow = m.payload.readUInt32BE(0)
+        this.acks.setWindow(m.payload)
         return
       case MSG_USER_CONTROL:
         this.onUserControl(m.payload)

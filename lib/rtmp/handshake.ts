@@ -130,33 +130,48 @@ function badVersion(byte: number): ProtocolError {
   return new ProtocolError('ERR_RTMP_HANDSHAKE', `handshake: unexpected RTMP version: ${byte}`)
 }
 
+/** The peer's version byte, challenge and response: what either side reads before chunks. */
+const PEER_HANDSHAKE_BYTES = HANDSHAKE_CHALLENGE_BYTES + HANDSHAKE_PACKET_BYTES
+
 /**
- * Collects exactly `size` bytes from a run of chunks. A packet that arrived in one chunk comes
- * back as a view of it; only a packet split across chunks is copied, once, into a new Buffer.
+ * What either side reads from its peer: the version byte, checked as soon as it arrives; the
+ * challenge (S0 S1 or C0 C1), collected; the response (S2 or C2), skipped unread as nginx-rtmp
+ * does; then the chunk stream. A challenge that arrived in one chunk is a view of it; only one
+ * split across chunks is copied, once.
  */
-class PacketCollector {
+class PeerInput {
   private parts: Buffer[] = []
   private have = 0
+  private rest: Buffer | null = null
 
-  constructor(private readonly size: number) {}
-
-  get received(): number {
-    return this.have
+  /**
+   * Reads one chunk. `challenge` (without the version byte) on the read that completes it,
+   * `done` once the response is complete too. Throws ProtocolError on a bad version byte.
+   */
+  read(chunk: Buffer): { challenge: Buffer | null, done: boolean } {
+    const start = this.have
+    if (start === 0 && chunk.length > 0 && chunk[0] !== RTMP_VERSION) throw badVersion(chunk[0])
+    const n = Math.min(PEER_HANDSHAKE_BYTES - start, chunk.length)
+    this.have += n
+    let challenge: Buffer | null = null
+    if (start < HANDSHAKE_CHALLENGE_BYTES) {
+      const part = chunk.subarray(0, Math.min(n, HANDSHAKE_CHALLENGE_BYTES - start))
+      if (this.have < HANDSHAKE_CHALLENGE_BYTES) {
+        this.parts.push(part)
+      } else {
+        // copy: the challenge spans chunks (a view when it came in one)
+        const packet = this.parts.length === 0 ? part : Buffer.concat([...this.parts, part], HANDSHAKE_CHALLENGE_BYTES)
+        this.parts = []
+        challenge = packet.subarray(1)
+      }
+    }
+    if (this.have === PEER_HANDSHAKE_BYTES) this.rest = chunk.subarray(n)
+    return { challenge, done: this.rest !== null }
   }
 
-  /** Takes what it still needs from `chunk` at `offset`; returns the packet once complete. */
-  take(chunk: Buffer, offset: number): { next: number, packet: Buffer | null } {
-    const n = Math.min(this.size - this.have, chunk.length - offset)
-    const part = chunk.subarray(offset, offset + n)
-    this.have += n
-    if (this.have < this.size) {
-      this.parts.push(part)
-      return { next: offset + n, packet: null }
-    }
-    // copy: the packet spans chunks (a view when it came in one)
-    const packet = this.parts.length === 0 ? part : Buffer.concat([...this.parts, part], this.size)
-    this.parts = []
-    return { next: offset + n, packet }
+  /** Once done: the bytes that followed the response in the last chunk (a view; may be empty). */
+  leftover(): Buffer | null {
+    return this.rest
   }
 }
 
@@ -187,13 +202,11 @@ export enum ServerHandshakeState {
  */
 export class ServerHandshake {
   private current = ServerHandshakeState.C0C1
-  private readonly c0c1 = new PacketCollector(HANDSHAKE_CHALLENGE_BYTES)
-  private c2Remaining = HANDSHAKE_PACKET_BYTES
+  private readonly input = new PeerInput()
   private output: Buffer[] = []
-  private rest: Buffer | null = null
   private readonly epochMs: number
-  private handshakeKind: HandshakeKind | null = null
-  private clientScheme: DigestScheme | null = null
+  /** the client's digest, once C1 has been read: null for a simple client */
+  private found: FoundDigest | null = null
   private clientVersion = 0
   private clientEpoch = 0
 
@@ -207,12 +220,14 @@ export class ServerHandshake {
 
   /** 'simple' or 'complex' once C1 has been read, else null */
   get kind(): HandshakeKind | null {
-    return this.handshakeKind
+    // FAILED happens only before C1 is complete
+    if (this.current === ServerHandshakeState.C0C1 || this.current === ServerHandshakeState.FAILED) return null
+    return this.found === null ? 'simple' : 'complex'
   }
 
   /** the scheme of the client's digest (complex handshakes only) */
   get scheme(): DigestScheme | null {
-    return this.clientScheme
+    return this.found?.scheme ?? null
   }
 
   /** C1's version field (0 for a simple client), for the "peer version" log line */
@@ -230,28 +245,18 @@ export class ServerHandshake {
     if (this.current === ServerHandshakeState.DONE || this.current === ServerHandshakeState.FAILED) {
       throw new Error(`ServerHandshake.push() in state ${this.current}`)
     }
-    let offset = 0
-    while (offset < chunk.length && this.current === ServerHandshakeState.C0C1) {
-      if (this.c0c1.received === 0 && chunk[offset] !== RTMP_VERSION) {
-        this.current = ServerHandshakeState.FAILED
-        throw badVersion(chunk[offset])
-      }
-      const { next, packet } = this.c0c1.take(chunk, offset)
-      offset = next
-      if (packet !== null) {
-        this.respond(packet.subarray(1))
-        this.current = ServerHandshakeState.C2
-      }
+    let got: ReturnType<PeerInput['read']>
+    try {
+      got = this.input.read(chunk)
+    } catch (err) {
+      this.current = ServerHandshakeState.FAILED
+      throw err
     }
-    if (this.current === ServerHandshakeState.C2) {
-      const n = Math.min(this.c2Remaining, chunk.length - offset)
-      this.c2Remaining -= n
-      offset += n
-      if (this.c2Remaining === 0) {
-        this.rest = chunk.subarray(offset)
-        this.current = ServerHandshakeState.DONE
-      }
+    if (got.challenge !== null) {
+      this.respond(got.challenge)
+      this.current = ServerHandshakeState.C2
     }
+    if (got.done) this.current = ServerHandshakeState.DONE
   }
 
   /** The bytes to send, in order, since the last call; the queue is emptied. */
@@ -263,22 +268,21 @@ export class ServerHandshake {
 
   /** After DONE: the bytes that followed C2 in the last chunk (a view; may be empty). */
   leftover(): Buffer {
-    if (this.rest === null) throw new Error(`ServerHandshake.leftover() in state ${this.current}`)
-    return this.rest
+    const rest = this.input.leftover()
+    if (rest === null) throw new Error(`ServerHandshake.leftover() in state ${this.current}`)
+    return rest
   }
 
   private respond(c1: Buffer): void {
     this.clientEpoch = c1.readUInt32BE(0)
     this.clientVersion = c1.readUInt32BE(4)
     const found = this.clientVersion === 0 ? null : findDigest(c1, FP_PARTIAL_KEY)
+    this.found = found
     if (found === null) {
       // Simple: S1 = time, zero, random; S2 = echo of C1 (a view, sent as is).
-      this.handshakeKind = 'simple'
       this.output.push(randomChallenge(this.epochMs, 0), c1)
       return
     }
-    this.handshakeKind = 'complex'
-    this.clientScheme = found.scheme
     // S0 + S1 + S2 built in one Buffer: S2 is random too, so one fill covers both.
     const out = Buffer.allocUnsafe(HANDSHAKE_CHALLENGE_BYTES + HANDSHAKE_PACKET_BYTES)
     out[0] = RTMP_VERSION
@@ -314,15 +318,13 @@ export enum ClientHandshakeState {
  */
 export class ClientHandshake {
   private current = ClientHandshakeState.START
-  private readonly s0s1 = new PacketCollector(HANDSHAKE_CHALLENGE_BYTES)
-  private s2Remaining = HANDSHAKE_PACKET_BYTES
-  private s1: Buffer = Buffer.alloc(0)
-  private serverDigest: Buffer | null = null
+  private readonly input = new PeerInput()
+  /** S1 (a view), once read */
+  private s1: Buffer | null = null
+  /** the server's digest in S1: null for a simple server */
+  private found: FoundDigest | null = null
   private output: Buffer[] = []
-  private rest: Buffer | null = null
   private readonly epochMs: number
-  private handshakeKind: HandshakeKind | null = null
-  private serverScheme: DigestScheme | null = null
   private serverVersion = 0
 
   constructor(opts: HandshakeOptions = {}) {
@@ -335,12 +337,13 @@ export class ClientHandshake {
 
   /** 'simple' or 'complex' once S1 has been read, else null */
   get kind(): HandshakeKind | null {
-    return this.handshakeKind
+    if (this.s1 === null) return null
+    return this.found === null ? 'simple' : 'complex'
   }
 
   /** the scheme of the server's digest (complex handshakes only) */
   get scheme(): DigestScheme | null {
-    return this.serverScheme
+    return this.found?.scheme ?? null
   }
 
   /** S1's version field */
@@ -362,28 +365,20 @@ export class ClientHandshake {
     if (this.current !== ClientHandshakeState.S0S1 && this.current !== ClientHandshakeState.S2) {
       throw new Error(`ClientHandshake.push() in state ${this.current}`)
     }
-    let offset = 0
-    while (offset < chunk.length && this.current === ClientHandshakeState.S0S1) {
-      if (this.s0s1.received === 0 && chunk[offset] !== RTMP_VERSION) {
-        this.current = ClientHandshakeState.FAILED
-        throw badVersion(chunk[offset])
-      }
-      const { next, packet } = this.s0s1.take(chunk, offset)
-      offset = next
-      if (packet !== null) {
-        this.readS1(packet.subarray(1))
-        this.current = ClientHandshakeState.S2
-      }
+    let got: ReturnType<PeerInput['read']>
+    try {
+      got = this.input.read(chunk)
+    } catch (err) {
+      this.current = ClientHandshakeState.FAILED
+      throw err
     }
-    if (this.current === ClientHandshakeState.S2) {
-      const n = Math.min(this.s2Remaining, chunk.length - offset)
-      this.s2Remaining -= n
-      offset += n
-      if (this.s2Remaining === 0) {
-        this.output.push(this.makeC2())
-        this.rest = chunk.subarray(offset)
-        this.current = ClientHandshakeState.DONE
-      }
+    if (got.challenge !== null) {
+      this.readS1(got.challenge)
+      this.current = ClientHandshakeState.S2
+    }
+    if (got.done) {
+      this.output.push(this.makeC2())
+      this.current = ClientHandshakeState.DONE
     }
   }
 
@@ -396,27 +391,23 @@ export class ClientHandshake {
 
   /** After DONE: the bytes that followed S2 in the last chunk (a view; may be empty). */
   leftover(): Buffer {
-    if (this.rest === null) throw new Error(`ClientHandshake.leftover() in state ${this.current}`)
-    return this.rest
+    const rest = this.input.leftover()
+    if (rest === null) throw new Error(`ClientHandshake.leftover() in state ${this.current}`)
+    return rest
   }
 
   private readS1(s1: Buffer): void {
     this.serverVersion = s1.readUInt32BE(4)
-    const found = this.serverVersion === 0 ? null : findDigest(s1, FMS_PARTIAL_KEY)
-    this.handshakeKind = found === null ? 'simple' : 'complex'
-    this.serverScheme = found?.scheme ?? null
-    this.serverDigest = found?.digest ?? null
+    this.found = this.serverVersion === 0 ? null : findDigest(s1, FMS_PARTIAL_KEY)
     this.s1 = s1
   }
 
   private makeC2(): Buffer {
-    if (this.serverDigest === null) {
-      // simple server: C2 = echo of S1 (a view, sent as is)
-      return this.s1
-    }
+    // simple server: C2 = echo of S1 (a view, sent as is)
+    if (this.found === null) return this.s1 as Buffer
     const c2 = Buffer.allocUnsafe(HANDSHAKE_PACKET_BYTES)
     randomFillSync(c2)
-    writeResponseDigest(c2, this.serverDigest, FP_KEY)
+    writeResponseDigest(c2, this.found.digest, FP_KEY)
     return c2
   }
 }

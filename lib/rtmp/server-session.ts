@@ -13,9 +13,10 @@ import type { Hub } from '../live/hub.js'
 import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
 import type { PlayFailure, PlayInfo } from '../stages.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
+import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
 import {
-  ackMessage, commandMessage, connectResultMessage, decodeCommand, readConnect, resultMessage, sampleAccessMessage,
+  commandMessage, connectResultMessage, decodeCommand, readConnect, resultMessage, sampleAccessMessage,
   setChunkSizeMessage, setPeerBandwidthMessage, splitStreamName, statusMessage, userControlMessage,
   windowAckSizeMessage, type Command, type ConnectInfo, type StatusLevel,
 } from './commands.js'
@@ -95,9 +96,8 @@ export class RtmpServerSession implements Sink {
   private publishing = false
   /** pubpri of the publish query (§7.2) */
   priority = 0
-  private bytesIn = 0
-  private lastAckBytes = 0
-  private peerAckWindow = 0
+  /** every byte read counts, the handshake's too */
+  private readonly acks = new AckWindow()
   private timer: NodeJS.Timeout | null = null
   /** the duration the timer was armed with */
   private armedMs = 0
@@ -133,7 +133,7 @@ export class RtmpServerSession implements Sink {
 
   private onData(data: Buffer): void {
     if (this.phase === Phase.Closed) return
-    this.bytesIn += data.length
+    this.acks.count(data.length)
     try {
       if (this.phase === Phase.Handshake) {
         const hs = this.handshake as ServerHandshake
@@ -149,7 +149,8 @@ export class RtmpServerSession implements Sink {
         this.onInput()
         this.reader.push(data)
       }
-      this.maybeAck()
+      const ack = this.acks.due()
+      if (ack !== null) this.out.send(ack)
     } catch (err) {
       this.abort(err)
     }
@@ -158,13 +159,6 @@ export class RtmpServerSession implements Sink {
   private abort(err: unknown): void {
     if (err instanceof EdgeError) this.close(`${err.message} (${err.code})`, 'error')
     else this.close(`internal error: ${(err as Error).stack ?? String(err)}`, 'alert')
-  }
-
-  private maybeAck(): void {
-    if (this.peerAckWindow > 0 && this.bytesIn - this.lastAckBytes >= this.peerAckWindow) {
-      this.lastAckBytes = this.bytesIn
-      this.out.send(ackMessage(this.bytesIn))
-    }
   }
 
   private onMessage(m: ChunkMessage): void {
@@ -186,7 +180,7 @@ export class RtmpServerSession implements Sink {
         this.onCommand(decodeCommand(m.payload, m.typeId === MSG_COMMAND_AMF3))
         return
       case MSG_WINDOW_ACK_SIZE:
-        if (m.payload.length >= 4) this.peerAckWindow = m.payload.readUInt32BE(0)
+        this.acks.setWindow(m.payload)
         return
       case MSG_USER_CONTROL:
         this.onUserControl(m.payload)
