@@ -159,6 +159,13 @@ export class ChunkReader {
   private finishHeader(h: Buffer, start: number): void {
     const cs = this.current as ChunkStream
     const at = start + this.basicBytes
+    if (this.fmt <= 2 && cs.received > 0) {
+      // RTMP 5.3.1.2: only type-3 chunks continue a message. A full header in the middle of
+      // one starts a new message (as ffmpeg's reader does); the unfinished one is dropped, so
+      // a length re-announced mid-message can never size a buffer that input does not fill.
+      cs.partial = null
+      cs.received = 0
+    }
     if (this.fmt <= 2) {
       let time = h.readUIntBE(at, 3)
       cs.extended = time === EXTENDED_TIMESTAMP
