@@ -12,7 +12,7 @@ import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure } from '../stages.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
-import { readMetadata, rebuildMetadata, stripSetDataFrame } from './metadata.js'
+import { readMetadata, rebuildMetadata } from './metadata.js'
 import type { OutputFormat } from './frame.js'
 
 const MiB = 1024 * 1024
@@ -176,15 +176,20 @@ export class LiveStream {
     }
   }
 
-  /** A data message (onMetaData, @setDataFrame) from a publisher. */
-  publishData(p: PublisherHandle, msg: MediaMessage): void {
-    if (p !== this.activePublisher || this.opts.meta === 'off') return
-    const body = stripSetDataFrame(msg.payload)
-    if (body === null) return
-    const payload = this.opts.meta === 'copy' ? body : rebuildMetadata(readMetadata(body), this.opts.serverName)
+  /**
+   * A data message (onMetaData, @setDataFrame) from a publisher. Returns why it was refused
+   * (for the caller's log line), or null.
+   */
+  publishData(p: PublisherHandle, msg: MediaMessage): string | null {
+    if (p !== this.activePublisher || this.opts.meta === 'off') return null
+    const meta = readMetadata(msg.payload)
+    if (meta.kind === 'refused') return meta.reason
+    if (meta.kind === 'other') return null
+    const payload = this.opts.meta === 'copy' ? meta.body : rebuildMetadata(meta.values, this.opts.serverName)
     const state = this.current as PublisherState
     state.metadata = new Frame({ typeId: msg.typeId, timestamp: 0, payload }, this.opts.chunkSize, this.opts.hevcCodecId)
     this.metaVersion++
+    return null
   }
 
   /** An audio or video message from a publisher. */

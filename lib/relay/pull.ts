@@ -335,7 +335,10 @@ export class PullLeg implements PublisherHandle {
       this.backoffMs = this.app.failedReconnectMs
     }
     if (msg.typeId === MSG_AUDIO || msg.typeId === MSG_VIDEO) this.stream.publish(this, msg)
-    else this.stream.publishData(this, msg)
+    else {
+      const refused = this.stream.publishData(this, msg)
+      if (refused !== null) this.ctx.log.warn(`pull: ${refused}`, this.logCtx)
+    }
   }
 
   private clientClosed(id: number, reason: string): void {

@@ -172,7 +172,8 @@ export class RtmpServerSession implements Sink {
         if (this.publishing) {
           // an AMF3 data message is a format byte (0) and then AMF0 values
           const payload = m.typeId === MSG_DATA_AMF3 ? m.payload.subarray(1) : m.payload
-          this.stream?.publishData(this, { typeId: MSG_DATA_AMF0, timestamp: m.timestamp, payload })
+          const refused = this.stream?.publishData(this, { typeId: MSG_DATA_AMF0, timestamp: m.timestamp, payload })
+          if (refused != null) this.ctx.log.warn(refused, this.logCtx())
         }
         return
       case MSG_COMMAND_AMF0:
