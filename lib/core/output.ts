@@ -60,6 +60,14 @@ export class WriteMergers {
   }
 }
 
+/** how often per `timeout` a blocked output is checked for progress */
+const STUCK_CHECKS = 8
+
+/** Bytes of `socket`'s writes that have completed: the kernel took them. */
+function kernelTaken(socket: Socket): number {
+  return socket.bytesWritten - socket.writableLength
+}
+
 /** What a flush leaves in the queue's slots: the frames' Buffers are not kept alive by it. */
 const EMPTY = Buffer.alloc(0)
 
@@ -74,6 +82,9 @@ export class Output {
   private maxMessages = 1
   private timeoutMs = 0
   private stuckTimer: NodeJS.Timeout | null = null
+  /** kernelTaken() when output last moved, and when that was (ms since the epoch) */
+  private taken = 0
+  private movedAt = 0
 
   /** `onStuck` is called when output has not moved for the timeout; the session closes then. */
   constructor(readonly socket: Socket, private readonly onStuck: (unsent: number) => void) {}
@@ -152,19 +163,36 @@ export class Output {
 
   /** The session ends: no timer is left behind. */
   close(): void {
-    if (this.stuckTimer !== null) clearTimeout(this.stuckTimer)
+    if (this.stuckTimer !== null) clearInterval(this.stuckTimer)
     this.stuckTimer = null
   }
 
   // A timer only while the kernel leaves a backlog in the socket: healthy players have none.
+  // Progress is what the kernel took (written bytes whose write completed), never bytes still
+  // queued inside Node, so writing more to a stuck socket does not restart the clock: the
+  // player is cut between `timeout` and `timeout` + 1/STUCK_CHECKS of it after the kernel
+  // stopped taking its bytes.
   private watch(): void {
     if (this.stuckTimer !== null || this.timeoutMs <= 0 || this.socket.destroyed || this.socket.writableLength === 0) return
-    const written = this.socket.bytesWritten
-    this.stuckTimer = setTimeout(() => {
-      this.stuckTimer = null
-      if (this.socket.destroyed || this.socket.writableLength === 0) return
-      if (this.socket.bytesWritten === written) this.onStuck(this.queuedBytes)
-      else this.watch()
-    }, this.timeoutMs)
+    this.taken = kernelTaken(this.socket)
+    this.movedAt = Date.now()
+    this.stuckTimer = setInterval(this.checkStuck, Math.max(1, Math.ceil(this.timeoutMs / STUCK_CHECKS)))
+  }
+
+  private readonly checkStuck = (): void => {
+    const s = this.socket
+    if (s.destroyed || s.writableLength === 0) {
+      this.close()
+      return
+    }
+    const taken = kernelTaken(s)
+    const now = Date.now()
+    if (taken !== this.taken) {
+      this.taken = taken
+      this.movedAt = now
+    } else if (now - this.movedAt >= this.timeoutMs) {
+      this.close()
+      this.onStuck(this.queuedBytes)
+    }
   }
 }
