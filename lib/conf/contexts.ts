@@ -14,7 +14,7 @@ import type {
   LocationConf, LocationHandler, LocationModifier, MainConf, NotifyConf, RelayConf, ResolverConf,
   RtmpConf, RtmpListen, RtmpListener, RtmpServerConf,
 } from './tree.js'
-import { parseListenAddress, type ListenAddress } from './values.js'
+import { compileRegex, parseListenAddress, regexFailure, type ListenAddress } from './values.js'
 
 /** Directives written in the config that edge accepts but does not act on, first use of each. */
 export type Unimplemented = Map<string, ConfLocation>
@@ -61,6 +61,8 @@ export function applyStatements(
 // ngx_http_core_location: no two identical locations in one block; a nested prefix location
 // must lie inside its parent.
 function checkLocation(parent: Scope, stmt: Statement, label: string): void {
+  const regex = locationRegex(label)
+  if (typeof regex === 'string') throw new ConfError(at(stmt), regexFailure(label.slice(label.indexOf(' ') + 1), regex))
   if (parent.childrenOf(HTTP_LOC).some((c) => c.label === label)) {
     throw new ConfError(at(stmt), `duplicate location "${label.slice(label.indexOf(' ') + 1)}"`)
   }
@@ -69,6 +71,13 @@ function checkLocation(parent: Scope, stmt: Statement, label: string): void {
     const outer = parent.label.slice(1)
     if (!path.startsWith(outer)) throw new ConfError(at(stmt), `location "${path}" is outside location "${outer}"`)
   }
+}
+
+/** a `~` / `~*` location's compiled regex (or why it does not compile); null for the others */
+function locationRegex(label: string): RegExp | string | null {
+  const modifier = label.slice(0, label.indexOf(' '))
+  if (modifier !== '~' && modifier !== '~*') return null
+  return compileRegex(label.slice(modifier.length + 1), modifier === '~*')
 }
 
 // ---- merge into the typed tree -------------------------------------------------------------
@@ -281,6 +290,7 @@ function buildLocation(l: Scope, prefix: string): LocationConf {
   return {
     modifier: l.label.slice(0, space) as LocationModifier,
     path: l.label.slice(space + 1),
+    regex: locationRegex(l.label) as RegExp | null, // checked when the location was read
     handler: l.own<LocationHandler>('handler')?.value ?? { kind: 'static' },
     root: underPrefix(prefix, l.get('root', 'html')),
     alias: alias === null ? null : underPrefix(prefix, alias),

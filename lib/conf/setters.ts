@@ -9,7 +9,7 @@ import type {
   RelayUrl, RtmpListen,
 } from './tree.js'
 import {
-  isSoKeepalive, parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTimeMs, parseUrl,
+  compileRegex, isSoKeepalive, parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTimeMs, parseUrl, regexFailure,
 } from './values.js'
 import { compileTemplate } from './variables.js'
 
@@ -187,11 +187,8 @@ export const rtmpListen: Setter = (scope, stmt) => {
 export const serverNames: Setter = (scope, stmt) => {
   for (const name of stmt.args) {
     if (name.startsWith('~')) {
-      try {
-        new RegExp(name.slice(1))
-      } catch (err) {
-        throw emerg(stmt, `invalid regular expression "${name.slice(1)}": ${(err as Error).message}`)
-      }
+      const regex = compileRegex(name.slice(1), false)
+      if (typeof regex === 'string') throw emerg(stmt, regexFailure(name.slice(1), regex))
     }
     scope.push('server_name', stmt, name)
   }

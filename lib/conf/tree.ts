@@ -325,6 +325,8 @@ export interface LocationConf {
   readonly modifier: LocationModifier
   /** the location's URI, regex or name */
   readonly path: string
+  /** the compiled regex of a `~` / `~*` location, else null */
+  readonly regex: RegExp | null
   readonly handler: LocationHandler
   /** root (default "html" under the prefix) */
   readonly root: string

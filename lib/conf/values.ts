@@ -152,3 +152,21 @@ export function isSoKeepalive(value: string): boolean {
     (parts[1] === '' || parseTimeMs(parts[1]) !== null) &&
     (parts[2] === '' || parseNumber(parts[2]) !== null)
 }
+
+/**
+ * A location or server_name regex (ngx_regex_compile), compiled by JavaScript's engine: the
+ * RegExp, or the reason it does not compile (JavaScript's words; nginx prints PCRE's).
+ */
+export function compileRegex(source: string, caseless: boolean): RegExp | string {
+  try {
+    return new RegExp(source, caseless ? 'i' : '')
+  } catch (err) {
+    const message = (err as Error).message
+    return message.slice(message.lastIndexOf(': ') + 2)
+  }
+}
+
+/** nginx's message for a regex that does not compile */
+export function regexFailure(source: string, reason: string): string {
+  return `pcre2_compile() failed: ${reason} in "${source}"`
+}

@@ -36,8 +36,7 @@ export function findLocation(locations: readonly LocationConf[], path: string): 
   }
   if (prefix?.modifier !== '^~') {
     for (const l of locations) {
-      if (l.modifier !== '~' && l.modifier !== '~*') continue
-      if (new RegExp(l.path, l.modifier === '~*' ? 'i' : '').test(path)) return l
+      if (l.regex?.test(path) === true) return l
     }
   }
   return prefix
