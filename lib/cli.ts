@@ -2,11 +2,11 @@
 //   edge [-?hvVtTq] [-s signal] [-p prefix] [-c filename] [-g directives]
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
-import { loadConfig, testConfig, unimplementedWarning, type LoadOptions } from './conf/check.js'
-import { ConfError, EdgeError } from './core/errors.js'
+import { loadConfig, testConfig, unimplementedWarning, type LoadedConf, type LoadOptions } from './conf/check.js'
+import { ConfError, EdgeError, errnoText } from './core/errors.js'
 import { Logger } from './core/log.js'
-import { errnoText } from './conf/load.js'
 import { EdgeNode } from './server.js'
 
 export const PROGRAM = 'edge'
@@ -159,7 +159,7 @@ function sendSignal(load: LoadOptions, signal: string, io: CliIo): number {
   try {
     pid = Number(readFileSync(pidPath, 'utf8').trim())
   } catch (err) {
-    io.stderr(`${PROGRAM}: [error] open() "${pidPath}" failed (${(err as NodeJS.ErrnoException).code})\n`)
+    io.stderr(`${PROGRAM}: [error] open() "${pidPath}" failed ${errnoText(err)}\n`)
     return 1
   }
   if (!Number.isInteger(pid) || pid <= 0) {
@@ -169,7 +169,7 @@ function sendSignal(load: LoadOptions, signal: string, io: CliIo): number {
   try {
     process.kill(pid, SIGNALS[signal])
   } catch (err) {
-    io.stderr(`${PROGRAM}: [alert] kill(${pid}, ${SIGNALS[signal]}) failed (${(err as NodeJS.ErrnoException).code})\n`)
+    io.stderr(`${PROGRAM}: [alert] kill(${pid}, ${constants.signals[SIGNALS[signal]]}) failed ${errnoText(err)}\n`)
     return 1
   }
   return 0
@@ -184,11 +184,20 @@ function start(load: LoadOptions, io: CliIo): number | null {
     io.stderr(`${PROGRAM}: ${err.format()}\n`)
     return 1
   }
-  const tree = loaded.tree
+  let tree = loaded.tree
   if (tree.daemon && process.env[DAEMON_ENV] !== '1') return daemonize(io, tree.errorLogs.some((l) => l.path === 'stderr'))
-  const log = new Logger(tree.errorLogs)
-  const warn = unimplementedWarning(loaded.unimplemented)
-  if (warn !== null) log.warn(warn.slice('[warn] '.length))
+  let log: Logger
+  try {
+    log = new Logger(tree.errorLogs)
+  } catch (err) {
+    io.stderr(`${PROGRAM}: [emerg] open() "${(err as NodeJS.ErrnoException).path ?? ''}" failed ${errnoText(err)}\n`)
+    return 1
+  }
+  const warnUnimplemented = (unimplemented: LoadedConf['unimplemented']): void => {
+    const warn = unimplementedWarning(unimplemented)
+    if (warn !== null) log.warn(warn.slice('[warn] '.length))
+  }
+  warnUnimplemented(loaded.unimplemented)
   const node = new EdgeNode(tree, log, `${PROGRAM}/${VERSION}`)
   const fail = (message: string): void => {
     log.log('emerg', message)
@@ -196,34 +205,98 @@ function start(load: LoadOptions, io: CliIo): number | null {
     else if (!tree.errorLogs.some((l) => l.path === 'stderr')) io.stderr(`${PROGRAM}: [emerg] ${message}\n`)
     process.exitCode = 1
   }
-  node.start().then(() => {
+
+  // SIGHUP (nginx's reconfigure): read and check the file again; a valid one is applied to
+  // what comes next, an invalid one is logged and the node goes on with the old one. Signals
+  // that arrive during a reload are folded into one more reload after it.
+  let reloading: Promise<void> | null = null
+  let reloadAgain = false
+  const reload = async (): Promise<void> => {
+    let next
     try {
-      mkdirSync(dirname(tree.pidPath), { recursive: true })
-      writeFileSync(tree.pidPath, `${process.pid}\n`)
+      next = loadConfig(load)
     } catch (err) {
-      fail(`open() "${tree.pidPath}" failed ${errnoText(err)}`)
+      if (!(err instanceof ConfError)) throw err
+      log.log(err.level, err.format().slice(err.level.length + 3))
+      return
+    }
+    warnUnimplemented(next.unimplemented)
+    try {
+      await node.reload(next.tree)
+    } catch (err) {
+      log.log('emerg', `${listenFailure(err as NodeJS.ErrnoException)}, the new listeners are not open`)
+    }
+    if (next.tree.pidPath !== tree.pidPath) {
+      const failed = writePid(next.tree.pidPath)
+      if (failed !== null) log.log('emerg', failed)
+      rmSync(tree.pidPath, { force: true })
+    }
+    tree = next.tree
+    log.notice('reconfigured')
+  }
+  const onHup = (): void => {
+    log.notice('signal SIGHUP received, reconfiguring')
+    if (reloading !== null) {
+      reloadAgain = true
+      return
+    }
+    reloading = reload().finally(() => {
+      reloading = null
+      if (reloadAgain) {
+        reloadAgain = false
+        onHup()
+      }
+    })
+  }
+
+  node.start().then(() => {
+    const failed = writePid(tree.pidPath)
+    if (failed !== null) {
+      fail(failed)
       void node.stop()
       return
     }
     const stop = (signal: string, graceful: boolean): void => {
       log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
       rmSync(tree.pidPath, { force: true })
-      void (graceful ? node.quit() : node.stop())
+      void (graceful ? node.quit() : node.stop()).then(() => { if (!graceful) log.close() })
     }
     // before "started": whoever waits for that line may signal at once
     process.once('SIGTERM', () => stop('SIGTERM', false))
     process.once('SIGINT', () => stop('SIGINT', false))
     process.once('SIGQUIT', () => stop('SIGQUIT', true))
+    process.on('SIGHUP', onHup)
+    process.on('SIGUSR1', () => {
+      log.notice('signal SIGUSR1 received, reopening logs')
+      log.reopen()
+    })
+    // nginx's binary upgrade: nothing to upgrade to here, and the signal must not kill the node
+    process.on('SIGUSR2', () => log.notice('signal SIGUSR2 received, binary upgrade is not supported, ignored'))
     log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
     if (process.send !== undefined) {
       process.send('ready')
       process.disconnect()
     }
-  }, (err: NodeJS.ErrnoException & { address?: string, port?: number }) => {
-    const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
-    fail(`${what} ${errnoText(err)}`)
+  }, (err: NodeJS.ErrnoException) => {
+    fail(listenFailure(err))
   })
   return null
+}
+
+function listenFailure(err: NodeJS.ErrnoException & { address?: string, port?: number }): string {
+  const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
+  return `${what} ${errnoText(err)}`
+}
+
+/** Write the pid file; the failure as nginx words it, or null. */
+function writePid(path: string): string | null {
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, `${process.pid}\n`)
+    return null
+  } catch (err) {
+    return `open() "${path}" failed ${errnoText(err)}`
+  }
 }
 
 /** Set in the background child of `daemon on`, which must not fork again. */

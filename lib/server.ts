@@ -2,8 +2,8 @@
 // "cycle"), and takes them down again.
 import { readFileSync } from 'node:fs'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
-import { createServer as createTlsServer } from 'node:tls'
-import type { AppConf, HttpServerConf, MainConf, RtmpServerConf } from './conf/tree.js'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
+import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
 import { Hub, streamKey } from './live/hub.js'
 import type { LiveOptions } from './live/stream.js'
@@ -15,22 +15,25 @@ import { pullIfNeeded, type RelayContext } from './relay/pull.js'
 import { HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
 
+/** One listening socket and the configuration its next connection gets (swapped on reload). */
+interface Listening<L> {
+  readonly server: Server
+  readonly scheme: 'rtmp' | 'http' | 'https'
+  listener: L
+}
+
 export class EdgeNode {
   readonly hub = new Hub()
-  private readonly servers: Server[] = []
+  private readonly rtmpListening = new Map<string, Listening<RtmpListener>>()
+  private readonly httpListening = new Map<string, Listening<HttpListener>>()
   private readonly sockets = new Set<Socket>()
   private sessionCounter = 0
   private readonly rtmpContext: RtmpContext
-  private readonly flvContext: FlvContext
-  private readonly relayContext: RelayContext
+  private flvContext: FlvContext
+  private relayContext: RelayContext
 
-  constructor(private readonly tree: MainConf, private readonly log: Logger, serverName: string) {
-    const resolver = tree.events.resolver
-    this.relayContext = {
-      log,
-      resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
-      release: (stream) => this.hub.release(stream),
-    }
+  constructor(private tree: MainConf, private readonly log: Logger, private readonly serverName: string) {
+    this.relayContext = relayContext(tree, log, this.hub)
     this.rtmpContext = {
       hub: this.hub,
       log,
@@ -46,44 +49,101 @@ export class EdgeNode {
   /** Open every listener; rejects (and closes what was opened) if one cannot be bound. */
   async start(): Promise<void> {
     try {
-      for (const listener of this.tree.rtmp?.listeners ?? []) {
-        const server = createNetServer((socket) => {
-          this.track(socket)
-          new RtmpServerSession(socket, listener, this.rtmpContext)
-        })
-        await this.listen(server, listener.address)
-        this.log.notice(`rtmp listening on ${listener.address.text}`)
-      }
-      for (const [address, listener] of httpListeners(this.tree.http?.servers ?? [])) {
-        const onSocket = (socket: Socket): void => {
-          this.track(socket)
-          new HttpConnection(socket, listener, this.flvContext)
-        }
-        const tls = listener.scheme === 'https' ? listener.defaultServer : null
-        const server = tls === null
-          ? createNetServer(onSocket)
-          : createTlsServer({ cert: readFileSync(tls.sslCertificate as string), key: readFileSync(tls.sslCertificateKey ?? tls.sslCertificate as string) }, onSocket)
-        await this.listen(server, address)
-        this.log.notice(`${listener.scheme} listening on ${address.text}`)
-      }
+      await this.openListeners()
     } catch (err) {
       await this.stop()
       throw err
     }
   }
 
-  private track(socket: Socket): void {
-    this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
+  /**
+   * Apply a new configuration (SIGHUP) to what comes next: new connections get the new tree,
+   * listeners are opened and closed as it says, and live streams, players and pulls go on;
+   * a stream whose application no longer exists is ended. Rejects, keeping every listener that
+   * was open, when a new listener cannot be bound.
+   */
+  async reload(tree: MainConf): Promise<void> {
+    this.tree = tree
+    this.log.configure(tree.errorLogs)
+    this.relayContext = relayContext(tree, this.log, this.hub)
+    this.flvContext = { ...this.rtmpContext, serverName: this.serverName, rtmp: tree.rtmp }
+    const rtmpWanted = new Set((tree.rtmp?.listeners ?? []).map((l) => l.address.text))
+    const httpWanted = new Set([...httpListeners(tree.http?.servers ?? [])].map(([a, l]) => `${l.scheme} ${a.text}`))
+    // connections accepted on a closed listener go on; the close completes when they end
+    const closed = [
+      ...this.closeListeners(this.rtmpListening, (key) => !rtmpWanted.has(key)).names,
+      ...this.closeListeners(this.httpListening, (key, l) => !httpWanted.has(`${l.scheme} ${key}`)).names,
+    ]
+    for (const text of closed) this.log.notice(`${text}: no longer listening`)
+    await this.openListeners()
+    for (const stream of [...this.hub.all()]) {
+      if (!appExists(tree, stream.opts.serverId, stream.opts.application)) {
+        this.log.notice(`application "${stream.opts.application}" is gone after reload, stream ended`, { app: stream.opts.application, name: stream.key })
+        stream.end('application removed by reload')
+      }
+    }
   }
 
-  private listen(server: Server, address: ListenAddress): Promise<void> {
-    this.servers.push(server)
+  private async openListeners(): Promise<void> {
+    for (const listener of this.tree.rtmp?.listeners ?? []) {
+      const key = listener.address.text
+      const open = this.rtmpListening.get(key)
+      if (open !== undefined) {
+        open.listener = listener
+        continue
+      }
+      const entry: Listening<RtmpListener> = {
+        server: createNetServer((socket) => {
+          if (this.admit(socket)) new RtmpServerSession(socket, entry.listener, this.rtmpContext)
+        }),
+        scheme: 'rtmp',
+        listener,
+      }
+      await this.listen(entry, this.rtmpListening, key, listener.address)
+    }
+    for (const [address, listener] of httpListeners(this.tree.http?.servers ?? [])) {
+      const key = address.text
+      const open = this.httpListening.get(key)
+      if (open !== undefined) {
+        open.listener = listener
+        if (listener.scheme === 'https') (open.server as TlsServer).setSecureContext(tlsOptions(listener.defaultServer))
+        continue
+      }
+      const onSocket = (socket: Socket): void => {
+        if (this.admit(socket)) new HttpConnection(socket, entry.listener, this.flvContext)
+      }
+      const entry: Listening<HttpListener> = {
+        server: listener.scheme === 'https' ? createTlsServer(tlsOptions(listener.defaultServer), onSocket) : createNetServer(onSocket),
+        scheme: listener.scheme,
+        listener,
+      }
+      await this.listen(entry, this.httpListening, key, address)
+    }
+  }
+
+  // worker_connections (ngx_event_accept): past it, nginx logs "worker_connections are not
+  // enough" and closes the new connection; the listening sockets count too.
+  private admit(socket: Socket): boolean {
+    const limit = this.tree.events.workerConnections
+    if (this.sockets.size + this.rtmpListening.size + this.httpListening.size >= limit) {
+      this.log.log('alert', `${limit} worker_connections are not enough`, { peer: socket.remoteAddress })
+      socket.destroy()
+      return false
+    }
+    this.sockets.add(socket)
+    socket.once('close', () => this.sockets.delete(socket))
+    return true
+  }
+
+  private listen<L>(entry: Listening<L>, into: Map<string, Listening<L>>, key: string, address: ListenAddress): Promise<void> {
+    const server = entry.server
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       const done = (): void => {
         server.off('error', reject)
         server.on('error', (err) => this.log.error(`listener ${address.text}: ${err.message}`))
+        into.set(key, entry)
+        this.log.notice(`${entry.scheme} listening on ${address.text}`)
         resolve()
       }
       if (address.unixPath !== null) server.listen(address.unixPath, done)
@@ -91,17 +151,57 @@ export class EdgeNode {
     })
   }
 
+  /**
+   * Stop accepting on the listeners `which` picks: their "<scheme> <address>" names, and a
+   * promise that resolves once their last connection has ended.
+   */
+  private closeListeners<L>(from: Map<string, Listening<L>>, which: (key: string, l: Listening<L>) => boolean): { names: string[], closed: Promise<unknown> } {
+    const names: string[] = []
+    const closing: Promise<void>[] = []
+    for (const [key, l] of from) {
+      if (!which(key, l)) continue
+      from.delete(key)
+      names.push(`${l.scheme} ${key}`)
+      closing.push(new Promise<void>((resolve) => l.server.close(() => resolve())))
+    }
+    return { names, closed: Promise.all(closing) }
+  }
+
   /** Stop listening and end every connection. */
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy()
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
-    this.servers.length = 0
+    await this.quit()
   }
 
   /** Stop accepting; let current players finish (nginx -s quit). */
   async quit(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    const all = (): boolean => true
+    await Promise.all([this.closeListeners(this.rtmpListening, all).closed, this.closeListeners(this.httpListening, all).closed])
   }
+}
+
+function relayContext(tree: MainConf, log: Logger, hub: Hub): RelayContext {
+  const resolver = tree.events.resolver
+  return {
+    log,
+    resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
+    release: (stream) => hub.release(stream),
+  }
+}
+
+function tlsOptions(server: HttpServerConf): { cert: Buffer, key: Buffer } {
+  return { cert: readFileSync(server.sslCertificate as string), key: readFileSync(server.sslCertificateKey ?? server.sslCertificate as string) }
+}
+
+/** An application of this name (or `application *`) is on a server with this serverid. */
+function appExists(tree: MainConf, serverId: string, application: string): boolean {
+  for (const l of tree.rtmp?.listeners ?? []) {
+    for (const s of l.servers) {
+      if (s.serverId !== serverId) continue
+      if (application === '*' ? s.starApplication !== null : s.applications.some((a) => a.name === application)) return true
+    }
+  }
+  return false
 }
 
 export function liveOptions(server: RtmpServerConf, app: AppConf, serverName: string): LiveOptions {
@@ -117,6 +217,8 @@ export function liveOptions(server: RtmpServerConf, app: AppConf, serverName: st
     chunkSize: server.chunkSize,
     hevcCodecId: server.hevcCodecId,
     serverName,
+    serverId: server.serverId,
+    application: app.name,
   }
 }
 

@@ -2,10 +2,10 @@
 // checks), then merging each branch of scopes into the typed tree with PingOS's defaults.
 import { accessSync, constants } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { ConfError, type ConfLocation } from '../core/errors.js'
+import { ConfError, errnoText, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 import { DIRECTIVES } from './directives.js'
-import { errnoText, type ConfLoader } from './load.js'
+import type { ConfLoader } from './load.js'
 import {
   EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_SRV, Scope, at, type ContextBit,
 } from './scope.js'

@@ -6,30 +6,11 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import nearley from 'nearley'
 import { ConfTokens, TokenStream, type Token } from '../../grammar/lexer.js'
 import grammar from '../../grammar/nginx.generated.js'
-import { ConfError, type ConfLocation } from '../core/errors.js'
+import { ConfError, errnoText, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 
 /** Larger files are refused before parsing (nginx has no limit; see docs/compat.md). */
 export const CONF_MAX_FILE_BYTES = 8 * 1024 * 1024
-
-const ERRNO: Record<string, [number, string]> = {
-  ENOENT: [2, 'No such file or directory'],
-  EIO: [5, 'Input/output error'],
-  EACCES: [13, 'Permission denied'],
-  ENOTDIR: [20, 'Not a directory'],
-  EISDIR: [21, 'Is a directory'],
-  EMFILE: [24, 'Too many open files'],
-  ENAMETOOLONG: [36, 'File name too long'],
-  ELOOP: [40, 'Too many levels of symbolic links'],
-}
-
-/** `(2: No such file or directory)`, the errno suffix of nginx's system-call errors. */
-export function errnoText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? ''
-  const known = ERRNO[code]
-  if (known !== undefined) return `(${known[0]}: ${known[1]})`
-  return `(${code || 'error'})`
-}
 
 const compiledGrammar = nearley.Grammar.fromCompiled(grammar as unknown as nearley.CompiledRules)
 

@@ -1,7 +1,7 @@
 // nginx-style error log: one line per event,
 //   2026/11/23 22:46:36 [warn] 4242#0: *7 message, client: 127.0.0.1, app: live, name: cam1
 // written to every configured error_log whose level admits it.
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 export const LOG_LEVEL_ORDER = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const
@@ -29,15 +29,54 @@ export function formatLogTime(d: Date): string {
   return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
 }
 
-export class Logger {
-  private readonly ranks: number[]
-  /** the most verbose level any target accepts: cheaper checks before formatting */
-  private readonly maxRank: number
+/** A target as written to: stderr, or a file held open (nginx's open_file; USR1 reopens it). */
+interface OpenTarget {
+  readonly path: string
+  readonly rank: number
+  fd: number | null
+}
 
-  constructor(private readonly targets: readonly LogTarget[]) {
-    this.ranks = targets.map((t) => LOG_LEVEL_ORDER.indexOf(t.level))
-    this.maxRank = Math.max(-1, ...this.ranks)
-    for (const t of targets) if (t.path !== 'stderr') mkdirSync(dirname(t.path), { recursive: true })
+export class Logger {
+  private targets: OpenTarget[] = []
+  /** the most verbose level any target accepts: cheaper checks before formatting */
+  private maxRank = -1
+
+  constructor(targets: readonly LogTarget[]) {
+    this.configure(targets)
+  }
+
+  /** Log to these targets from now on (the configuration was reloaded). */
+  configure(targets: readonly LogTarget[]): void {
+    const old = this.targets
+    this.targets = targets.map((t) => ({ path: t.path, rank: LOG_LEVEL_ORDER.indexOf(t.level), fd: openLog(t.path) }))
+    this.maxRank = Math.max(-1, ...this.targets.map((t) => t.rank))
+    closeLogs(old)
+  }
+
+  /**
+   * Reopen every log file by its path (SIGUSR1, after a rotation renamed them). A file that
+   * cannot be opened keeps its old descriptor, and the failure is logged to it.
+   */
+  reopen(): void {
+    for (const t of this.targets) {
+      if (t.fd === null) continue
+      let fd: number
+      try {
+        fd = openLog(t.path) as number
+      } catch (err) {
+        this.log('alert', `open() "${t.path}" failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+        continue
+      }
+      closeSync(t.fd)
+      t.fd = fd
+    }
+  }
+
+  /** Close the log files (the node has stopped). */
+  close(): void {
+    closeLogs(this.targets)
+    this.targets = []
+    this.maxRank = -1
   }
 
   enabled(level: Level): boolean {
@@ -54,11 +93,10 @@ export class Logger {
     if (ctx?.app !== undefined) line += `, app: ${ctx.app}`
     if (ctx?.name !== undefined) line += `, name: ${ctx.name}`
     line += '\n'
-    for (let i = 0; i < this.targets.length; i++) {
-      if (rank > this.ranks[i]) continue
-      const t = this.targets[i]
-      if (t.path === 'stderr') process.stderr.write(line)
-      else appendFileSync(t.path, line)
+    for (const t of this.targets) {
+      if (rank > t.rank) continue
+      if (t.fd === null) process.stderr.write(line)
+      else writeSync(t.fd, line)
     }
   }
 
@@ -67,4 +105,15 @@ export class Logger {
   notice(message: string, ctx?: LogContext): void { this.log('notice', message, ctx) }
   info(message: string, ctx?: LogContext): void { this.log('info', message, ctx) }
   debug(message: string, ctx?: LogContext): void { this.log('debug', message, ctx) }
+}
+
+/** stderr → null; a file is created with its directory and opened for appending */
+function openLog(path: string): number | null {
+  if (path === 'stderr') return null
+  mkdirSync(dirname(path), { recursive: true })
+  return openSync(path, 'a')
+}
+
+function closeLogs(targets: readonly OpenTarget[]): void {
+  for (const t of targets) if (t.fd !== null) closeSync(t.fd)
 }

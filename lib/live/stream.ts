@@ -42,6 +42,8 @@ export interface Sink {
 export interface PublisherHandle {
   /** pubpri: higher wins; pull legs use -1 */
   readonly priority: number
+  /** the stream ends under it (its application is gone after a reload): disconnect */
+  close(reason: string): void
 }
 
 /** What each publisher last sent of metadata and sequence headers (kept per publisher, as nginx-rtmp). */
@@ -66,6 +68,9 @@ export interface LiveOptions {
   readonly hevcCodecId: number
   /** the `Server` value of rebuilt onMetaData */
   readonly serverName: string
+  /** the serverid and the configured application (`*` for `application *`) the stream is in */
+  readonly serverId: string
+  readonly application: string
 }
 
 export class Player {
@@ -130,6 +135,15 @@ export class LiveStream {
     this.publishers.push({ handle: p, metadata: null, audioHeader: null, videoHeader: null })
     this.electPublisher()
     return true
+  }
+
+  /** End the stream: every publisher and player is closed (and leaves as it closes). */
+  end(reason: string): void {
+    for (const p of [...this.publishers]) p.handle.close(reason)
+    for (const pl of [...this.players]) {
+      pl.closed = true
+      pl.sink.close(reason)
+    }
   }
 
   removePublisher(p: PublisherHandle): void {

@@ -402,6 +402,11 @@ export class PullLeg implements PublisherHandle {
     this.deadline = null
   }
 
+  /** The stream ends under the leg (its application is gone after a reload). */
+  close(reason: string): void {
+    this.stop(reason)
+  }
+
   /** Stop for good: no players left, or on_pull said no (200 or 4xx/5xx). */
   stop(reason: string): void {
     if (this.stopped) return

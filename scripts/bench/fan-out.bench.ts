@@ -54,7 +54,7 @@ class OutputSink implements Sink {
 
 const options: LiveOptions = {
   cacheTimeMs: 0, sendAll: false, lowLatency: false, waitKey: true, waitVideo: false, idleStreams: true,
-  meta: 'on', outQueue: 10240, chunkSize: CHUNK_SIZE, hevcCodecId: 12, serverName: 'edge-bench',
+  meta: 'on', outQueue: 10240, chunkSize: CHUNK_SIZE, hevcCodecId: 12, serverName: 'edge-bench', serverId: 'edge', application: 'live',
 }
 
 function video(head: number, bytes: number): MediaMessage {
@@ -68,7 +68,7 @@ function video(head: number, bytes: number): MediaMessage {
 /** A stream whose `players` players have all started video (header and a keyframe sent). */
 function streamWith(players: number): { stream: LiveStream, pub: PublisherHandle, sinks: OutputSink[] } {
   const stream = new LiveStream('edge/live/bench', options)
-  const pub: PublisherHandle = { priority: 0 }
+  const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const sinks = Array.from({ length: players }, () => new OutputSink())
   for (const s of sinks) stream.startPlayer(stream.addPlayer(s))

@@ -79,7 +79,7 @@ t.test('-T dumps every file read after the test lines', async (t) => {
 t.test('-s without a running node reports the pid file', async (t) => {
   const r = await runEdge(['-s', 'stop', '-c', conf, '-p', dir])
   t.equal(r.code, 1)
-  t.equal(r.stderr, `edge: [error] open() "${join(dir, 'logs/edge.pid')}" failed (ENOENT)\n`)
+  t.equal(r.stderr, `edge: [error] open() "${join(dir, 'logs/edge.pid')}" failed (2: No such file or directory)\n`)
 })
 
 t.test('edge -c with daemon off runs in the foreground, names unimplemented directives once, stops on SIGTERM', async (t) => {

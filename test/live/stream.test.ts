@@ -114,7 +114,7 @@ const media = (s: MemSink): string[] => s.frames.map((f) => label(f.msg))
 function options(o: Partial<LiveOptions> = {}): LiveOptions {
   return {
     cacheTimeMs: 0, sendAll: false, lowLatency: false, waitKey: true, waitVideo: false, idleStreams: true,
-    meta: 'on', outQueue: 10240, chunkSize: CHUNK_SIZE, hevcCodecId: HEVC_CODEC_ID, serverName: 'edge-test', ...o,
+    meta: 'on', outQueue: 10240, chunkSize: CHUNK_SIZE, hevcCodecId: HEVC_CODEC_ID, serverName: 'edge-test', serverId: 'edge', application: 'live', ...o,
   }
 }
 
@@ -136,7 +136,7 @@ function feed(stream: LiveStream, pub: PublisherHandle, msgs: readonly MediaMess
 /** A stream with one publisher that has sent metadata and both sequence headers. */
 function started(o: Partial<LiveOptions> = {}): { stream: LiveStream, pub: PublisherHandle } {
   const stream = new LiveStream('edge/live/cam1', options(o))
-  const pub: PublisherHandle = { priority: 0 }
+  const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   feed(stream, pub, [setDataFrame(), aacHeader(), avcHeader()])
   return { stream, pub }
@@ -229,7 +229,7 @@ t.test('GOP cache, send_all off: only cache_time is burst, then one owed frame p
 
 t.test('GOP cache: a player that joins before any media gets the headers before the first frame', async (t) => {
   const stream = new LiveStream('edge/live/cam1', options({ cacheTimeMs: 1000, sendAll: true }))
-  const pub: PublisherHandle = { priority: 0 }
+  const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const s = memSink()
   join(stream, s)
@@ -438,9 +438,9 @@ t.test('a slow player leaving during fan-out does not make the next player miss 
 
 t.test('publisher priority: same priority refused, higher takes over', async (t) => {
   const stream = new LiveStream('edge/live/cam1', options())
-  const low: PublisherHandle = { priority: 0 }
-  const dup: PublisherHandle = { priority: 0 }
-  const high: PublisherHandle = { priority: 1 }
+  const low: PublisherHandle = { priority: 0, close() {} }
+  const dup: PublisherHandle = { priority: 0, close() {} }
+  const high: PublisherHandle = { priority: 1, close() {} }
   t.equal(stream.addPublisher(low), true)
   t.equal(stream.addPublisher(dup), false, 'same priority: refused (NetStream.Publish.BadName)')
   t.equal(stream.isPublishing(dup), false)
@@ -463,8 +463,8 @@ t.test('publisher priority: same priority refused, higher takes over', async (t)
 
 t.test('when the higher publisher leaves, the lower one takes over with its own sequence headers', async (t) => {
   const stream = new LiveStream('edge/live/cam1', options())
-  const low: PublisherHandle = { priority: 0 }
-  const high: PublisherHandle = { priority: 1 }
+  const low: PublisherHandle = { priority: 0, close() {} }
+  const high: PublisherHandle = { priority: 1, close() {} }
   stream.addPublisher(low)
   feed(stream, low, [setDataFrame(), aacHeader(), avcHeader(), keyframe(0)])
   stream.addPublisher(high)
@@ -506,7 +506,7 @@ t.test('publisher leaves with idle_streams off: StreamEOF, then every player is 
 
 t.test('publisher that sent no media leaves with idle_streams off: players are closed too', async (t) => {
   const stream = new LiveStream('edge/live/cam1', options({ idleStreams: false }))
-  const pub: PublisherHandle = { priority: 0 }
+  const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const s = memSink()
   join(stream, s, true)

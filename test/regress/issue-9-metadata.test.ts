@@ -54,14 +54,14 @@ function dagMetadata(): Buffer {
 function options(meta: LiveOptions['meta']): LiveOptions {
   return {
     cacheTimeMs: 0, sendAll: false, lowLatency: false, waitKey: true, waitVideo: false, idleStreams: true,
-    meta, outQueue: 10240, chunkSize: 4096, hevcCodecId: 12, serverName: 'edge-test',
+    meta, outQueue: 10240, chunkSize: 4096, hevcCodecId: 12, serverName: 'edge-test', serverId: 'edge', application: 'live',
   }
 }
 
 /** Publish `payload` as metadata, then a keyframe; the metadata Frame the player got. */
 function metadataSeen(meta: LiveOptions['meta'], payload: Buffer): { frame: Frame | undefined, refused: string | null } {
   const stream = new LiveStream('edge/live/cam1', options(meta))
-  const pub: PublisherHandle = { priority: 0 }
+  const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const frames: Frame[] = []
   const sink: Sink = {
