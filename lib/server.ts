@@ -30,6 +30,7 @@ export class EdgeNode {
       log,
       resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
       release: (stream) => this.hub.release(stream),
+      connectTimeoutMs: tree.connectTimeoutMs,
     }
     this.rtmpContext = {
       hub: this.hub,
