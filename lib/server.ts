@@ -186,6 +186,7 @@ function relayContext(tree: MainConf, log: Logger, hub: Hub): RelayContext {
     log,
     resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
     release: (stream) => hub.release(stream),
+    connectTimeoutMs: tree.connectTimeoutMs,
   }
 }
 

@@ -46,7 +46,7 @@ export interface MainConf {
   readonly pidPath: string
   /** error_log (default stderr at level error) */
   readonly errorLogs: readonly ErrorLogConf[]
-  /** connect_timeout (client module; default 3s): outbound connects of notify and relays */
+  /** connect_timeout (client module; default 3s): the TCP connect of every origin pull (notify requests are bounded whole by their timeout=) */
   readonly connectTimeoutMs: number
   /** send_timeout (client module; default 10s) */
   readonly sendTimeoutMs: number
@@ -102,7 +102,7 @@ export interface RtmpServerConf {
   readonly applications: readonly AppConf[]
   /** `application *` (the last one when several) */
   readonly starApplication: AppConf | null
-  /** timeout (default 60s): write timeout, handshake timeout, HTTP-FLV no-data timeout */
+  /** timeout (default 60s): write timeout, handshake timeout, HTTP-FLV no-data timeout, and the read timeout of pull legs (the longest an origin may send nothing) */
   readonly timeoutMs: number
   /** ping (default 60s; 0 off) */
   readonly pingMs: number

@@ -1,16 +1,21 @@
 // Outbound HTTP-FLV client for a pull leg: one GET to an origin, the body read as FLV
-// (pingos-behaviour.md §2.3, ngx_live_relay_httpflv.c). Codec and socket only: no timers, no
-// retries, no hub; the caller (lib/relay/) arms its own deadline and calls close().
+// (pingos-behaviour.md §2.3, ngx_live_relay_httpflv.c). Codec, socket and one idle timer: no
+// retries, no hub; the caller (lib/relay/) arms its own per-attempt deadline and calls close().
 //
 //   CONNECTING ─► HEAD ─┬─ status 200 ─► BODY ─┬─ chunked:  ChunkedBodyDecoder ─► FlvReader ─► onMedia
 //   (TCP)   (request    │                      └─ otherwise: raw until close  ─► FlvReader ─► onMedia
 //            written)   └─ other status ─► onResponse(status), close (no body read)
 //   anything that ends it ─► CLOSED: socket destroyed, onClose(reason) once
 //
+// Every wait for the origin is bounded (issue 9): the TCP connect by connectTimeoutMs, then every
+// read by readTimeoutMs, in HEAD and BODY alike: an origin that accepts and never answers, or
+// sends headers and then nothing, is dropped as one that closes is.
+//
 // node:net, not node:http: the request bytes must be exactly PingOS's (header set and order,
 // no Connection header), and the response is read with our own bounded parsers.
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { EdgeError, ProtocolError } from '../core/errors.js'
+import { IdleTimer } from '../core/idle-timer.js'
 import type { MediaMessage } from '../media/message.js'
 import { FlvReader } from './reader.js'
 
@@ -27,6 +32,10 @@ export interface FlvPullOptions {
   readonly referer: string
   /** largest FLV tag DataSize accepted */
   readonly maxTagBytes: number
+  /** connect_timeout: the TCP connect; 0 = unbounded */
+  readonly connectTimeoutMs: number
+  /** the rtmp server's `timeout`: the longest the origin may send nothing, head or body; 0 = unbounded */
+  readonly readTimeoutMs: number
 }
 
 export interface FlvPullHandlers {
@@ -216,6 +225,10 @@ export class FlvClient {
   private readonly head = new ResponseHeadReader()
   private chunked: ChunkedBodyDecoder | null = null
   private readonly flv: FlvReader
+  /** connectTimeoutMs while CONNECTING, then readTimeoutMs refreshed on every read */
+  private readonly idle = new IdleTimer((ms) => this.close(this.current === FlvClientState.CONNECTING
+    ? `origin did not accept the connection within ${ms} ms`
+    : `origin sent nothing for ${ms} ms in state ${this.current}`))
 
   constructor(private readonly opts: FlvPullOptions, private readonly handlers: FlvPullHandlers) {
     this.flv = new FlvReader({ maxTagBytes: opts.maxTagBytes })
@@ -245,12 +258,14 @@ export class FlvClient {
     socket.on('close', () => this.close(this.current === FlvClientState.BODY
       ? 'origin closed the connection'
       : `origin closed the connection in state ${this.current}`))
+    this.idle.arm(o.connectTimeoutMs)
   }
 
   /** Ends the client: destroys the socket and calls onClose(reason), both only the first time. */
   close(reason: string): void {
     if (this.current === FlvClientState.CLOSED) return
     this.current = FlvClientState.CLOSED
+    this.idle.clear()
     this.socket?.destroy()
     this.handlers.onClose(reason)
   }
@@ -258,10 +273,13 @@ export class FlvClient {
   private onConnected(): void {
     if (this.current !== FlvClientState.CONNECTING) return
     this.current = FlvClientState.HEAD
+    this.idle.arm(this.opts.readTimeoutMs)
     ;(this.socket as Socket).write(flvRequestHead(this.opts, new Date()))
   }
 
   private onData(data: Buffer): void {
+    if (this.current === FlvClientState.CLOSED) return
+    this.idle.refresh()
     try {
       if (this.current === FlvClientState.HEAD) {
         const res = this.head.push(data)

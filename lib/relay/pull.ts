@@ -13,8 +13,10 @@
 //   origin: rtmp:// → RtmpClientSession (connect, createStream, play)
 //           http:// → FlvClient (GET /<app>/<name>[?<pargs>])
 //        │ Play.Start / 200 → publishing: media → stream.publish
+//        │ every read bounded in every state: TCP connect by connect_timeout, then the server's
+//        │ `timeout` between reads; a silent origin is dropped like a closed one (issue 9)
 //        ▼
-//   attempt ends (EOF, error, deadline) while players remain → next attempt:
+//   attempt ends (EOF, error, silence, deadline) while players remain → next attempt:
 //     after success: at once, from the first URL;   untried URLs: the next one at once;
 //     deadline expired: at once, back-off doubled;  fast failure: wait back-off (50 ms, ×2, ≤ relay_reconnect)
 //   the last player leaves → the leg stops at once (no linger, §2.4)
@@ -35,6 +37,8 @@ export interface RelayContext {
   readonly resolver: HostResolver
   /** release the stream from the hub once nothing references it */
   release(stream: LiveStream): void
+  /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin */
+  readonly connectTimeoutMs: number
 }
 
 /** Where one attempt pulls from. */
@@ -283,6 +287,8 @@ export class PullLeg implements PublisherHandle {
       chunkSize: this.server.chunkSize,
       ackWindow: this.server.ackWindow,
       maxMessageBytes: this.server.maxMessageBytes,
+      connectTimeoutMs: this.ctx.connectTimeoutMs,
+      readTimeoutMs: this.server.timeoutMs,
     }, {
       onPlaying: () => this.playing(id),
       onMedia: (msg) => this.media(id, msg),
@@ -306,6 +312,8 @@ export class PullLeg implements PublisherHandle {
       userAgent: t.userAgent,
       referer: t.referer,
       maxTagBytes: this.server.maxMessageBytes,
+      connectTimeoutMs: this.ctx.connectTimeoutMs,
+      readTimeoutMs: this.server.timeoutMs,
     }, {
       onResponse: (status) => {
         if (id !== this.attempt) return

@@ -1,6 +1,6 @@
 // Outbound RTMP client for a pull leg: one TCP connection to an origin, driven as PingOS's relay
-// drives it (pingos-behaviour.md §2.3, ngx_live_relay_rtmp.c). Codec and socket only: no
-// timers, no retries, no hub. The caller (lib/relay/) arms its own deadline and calls close().
+// drives it (pingos-behaviour.md §2.3, ngx_live_relay_rtmp.c). Codec, socket and one idle timer:
+// no retries, no hub. The caller (lib/relay/) arms its own per-attempt deadline and calls close().
 //
 //   edge (this client)                                  origin
 //     TCP connect ───────────────────────────────────────▶
@@ -21,11 +21,15 @@
 // Throughout: ping requests are answered, Acknowledgements are sent each time the origin's
 // Window Ack Size is crossed, the origin's Set Chunk Size applies to what we read (ChunkReader).
 // Every onStatus and _error reaches onStatus(); what to do with them is relay policy.
+// Every wait for the origin is bounded (issue 9): the TCP connect by connectTimeoutMs, and from
+// then on every read by readTimeoutMs, in every state, PLAYING included: an origin that sends
+// nothing for that long is dropped, as one that closes is.
 // Whatever ends the session (a ProtocolError, a socket error or close, close() by the caller),
 // onClose(reason) is called exactly once and the socket is destroyed.
 import { connect as tcpConnect, type Socket } from 'node:net'
 import type { AmfObject, AmfValue } from '../amf/amf0.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
+import { IdleTimer } from '../core/idle-timer.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
@@ -64,6 +68,10 @@ export interface RtmpPullOptions {
   readonly ackWindow: number
   /** max_message: a longer message from the origin ends the session */
   readonly maxMessageBytes: number
+  /** connect_timeout: the TCP connect; 0 = unbounded */
+  readonly connectTimeoutMs: number
+  /** the rtmp server's `timeout`: the longest the origin may send nothing, in any state; 0 = unbounded */
+  readonly readTimeoutMs: number
 }
 
 export interface RtmpStatusInfo {
@@ -129,6 +137,10 @@ export class RtmpClientSession {
   private received = 0
   /** counts chunk-stream bytes only (after S2), as nginx-rtmp's in_bytes */
   private readonly acks = new AckWindow()
+  /** connectTimeoutMs while CONNECTING, then readTimeoutMs refreshed on every read */
+  private readonly idle = new IdleTimer((ms) => this.close(this.current === RtmpClientState.CONNECTING
+    ? `origin did not accept the connection within ${ms} ms`
+    : `origin sent nothing for ${ms} ms in state ${this.current}`))
 
   constructor(private readonly opts: RtmpPullOptions, private readonly handlers: RtmpPullHandlers) {
     this.reader = new ChunkReader({
@@ -160,12 +172,14 @@ export class RtmpClientSession {
     socket.on('data', (d: Buffer) => this.onData(d))
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
     socket.on('close', () => this.close(`origin closed the connection in state ${this.current}`))
+    this.idle.arm(this.opts.connectTimeoutMs)
   }
 
   /** Ends the session: destroys the socket and calls onClose(reason), both only the first time. */
   close(reason: string): void {
     if (this.current === RtmpClientState.CLOSED) return
     this.current = RtmpClientState.CLOSED
+    this.idle.clear()
     this.socket?.destroy()
     this.handlers.onClose(reason)
   }
@@ -175,11 +189,13 @@ export class RtmpClientSession {
   private onConnected(): void {
     if (this.current !== RtmpClientState.CONNECTING) return
     this.current = RtmpClientState.HANDSHAKE
+    this.idle.arm(this.opts.readTimeoutMs)
     this.write(this.handshake.start())
   }
 
   private onData(data: Buffer): void {
     if (this.current === RtmpClientState.CLOSED) return
+    this.idle.refresh()
     this.received += data.length
     try {
       if (this.current === RtmpClientState.HANDSHAKE) {

@@ -12,7 +12,7 @@ import {
 import { FlvReader } from '../../lib/flv/reader.js'
 import { ProtocolError } from '../../lib/core/errors.js'
 import type { MediaMessage } from '../../lib/media/message.js'
-import { TEST_MEDIA } from '../helpers/node.js'
+import { TEST_MEDIA, unacceptingMissing, unacceptingPort } from '../helpers/node.js'
 import { until } from '../helpers/unit.js'
 
 /** bound on every wait for the peer */
@@ -35,6 +35,9 @@ const OPTIONS: FlvPullOptions = {
   userAgent: 'LNX 9,0,124,2',
   referer: 'http://page.example/watch',
   maxTagBytes: 16 * 1024 * 1024,
+  // PingOS's defaults: connect_timeout 3s, rtmp server `timeout` 60s
+  connectTimeoutMs: 3000,
+  readTimeoutMs: 60_000,
 }
 
 /** `bytes` cut into pieces of the PIECE_BYTES sizes, in turn. */
@@ -280,6 +283,43 @@ t.test('close() from inside onMedia stops delivery at once', async (t) => {
   await until(ee, () => closes.length > 0, 'onClose')
   t.same(closes, ['enough'])
   t.equal(media, 1)
+})
+
+// ---- bounded waits (issue 9) ---------------------------------------------------------------
+
+/** a read timeout short enough for unit tests */
+const READ_TIMEOUT_MS = 300
+/** how late a timer may fire on a loaded machine */
+const TIMER_LATE_MS = 500
+
+for (const [label, state, respond] of [
+  ['accepts TCP and never answers the request', 'head', (): void => {}],
+  ['sends part of the head, then nothing', 'head', (s: Socket): void => { s.write('HTTP/1.1 200 OK\r\nContent-Ty') }],
+  ['sends 200 and the FLV header, then nothing', 'body', (s: Socket): void => { s.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), FILE.subarray(0, 13)])) }],
+  ['sends 200 and the first tags, then nothing', 'body', (s: Socket): void => { writeInPieces(s, Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), FILE.subarray(0, 20_000)]), false) }],
+] as const) {
+  t.test(`an origin that ${label} is dropped readTimeoutMs after its last byte`, async (t) => {
+    let answeredAt = 0
+    const origin = await startOrigin(t, (s) => {
+      respond(s)
+      answeredAt = Date.now()
+    })
+    const c = startClient(t, { ...OPTIONS, port: origin.port, readTimeoutMs: READ_TIMEOUT_MS })
+    await until(c.ee, closed(c), 'onClose', READ_TIMEOUT_MS + WAIT_MS)
+    const after = Date.now() - answeredAt
+    t.same(c.closes, [`origin sent nothing for ${READ_TIMEOUT_MS} ms in state ${state}`])
+    t.ok(after >= READ_TIMEOUT_MS - 50 && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after the origin's last byte`)
+  })
+}
+
+t.test('a TCP connect that never completes ends after connectTimeoutMs', { skip: unacceptingMissing() }, async (t) => {
+  const port = await unacceptingPort(t)
+  const startedAt = Date.now()
+  const c = startClient(t, { ...OPTIONS, port, connectTimeoutMs: READ_TIMEOUT_MS })
+  await until(c.ee, closed(c), 'onClose', READ_TIMEOUT_MS + WAIT_MS)
+  const after = Date.now() - startedAt
+  t.same(c.closes, [`origin did not accept the connection within ${READ_TIMEOUT_MS} ms`])
+  t.ok(after >= READ_TIMEOUT_MS && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after start()`)
 })
 
 // ---- the parsers alone ---------------------------------------------------------------------

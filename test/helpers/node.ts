@@ -2,8 +2,8 @@
 // free at run time, started by PID, ready once it logs "started", stopped in teardown.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -171,4 +171,37 @@ export function publish(url: string, extraArgs: readonly string[] = []): Publish
       }
     },
   }
+}
+
+/** python3 holds the listening socket of unacceptingPort() (node:net always accepts). */
+const PYTHON3 = '/usr/bin/python3'
+/** how long unacceptingPort() waits for its socket to be listening and full */
+const UNACCEPTING_READY_MS = 5000
+
+/** Why unacceptingPort() cannot run here, or false. */
+export function unacceptingMissing(): string | false {
+  return existsSync(PYTHON3) ? false : `not installed: ${PYTHON3}`
+}
+
+/**
+ * A port on 127.0.0.1 where a TCP connect never completes: a socket listens with backlog 0 and
+ * never accepts, and one connection made here fills its queue, so Linux drops every later SYN
+ * and the connecting side waits (as for an origin behind a black hole). Closed in t's teardown.
+ */
+export async function unacceptingPort(t: Test): Promise<number> {
+  const child = spawn(PYTHON3, ['-c', [
+    'import socket, sys',
+    's = socket.socket()',
+    "s.bind(('127.0.0.1', 0))",
+    's.listen(0)',
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'ignore'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const [line] = await once(child.stdout as NodeJS.ReadableStream, 'data', { signal: AbortSignal.timeout(UNACCEPTING_READY_MS) }) as [Buffer]
+  const port = Number(line.toString().trim())
+  const filler = createConnection({ host: '127.0.0.1', port })
+  t.teardown(() => { filler.destroy() })
+  await once(filler, 'connect', { signal: AbortSignal.timeout(UNACCEPTING_READY_MS) })
+  return port
 }

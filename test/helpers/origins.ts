@@ -63,11 +63,15 @@ export type RtmpOriginMode =
   | { readonly kind: 'close-on-accept' }                     // close the TCP connection at once
   | { readonly kind: 'silent-after-handshake' }              // handshake, then never answer connect
   | { readonly kind: 'serve-then-close', readonly afterMs: number }
+  | { readonly kind: 'serve-then-silent', readonly afterMs: number } // media for afterMs, then nothing; the connection stays open
+  | { readonly kind: 'start-then-silent' }                   // Play.Start, then nothing; the connection stays open
 
 export interface OriginConnection {
   readonly at: number
   readonly commands: Command[]
   closedAt: number | null
+  /** when the origin wrote its last byte on purpose (the silent modes), else null */
+  silentAt: number | null
   socket: Socket
 }
 
@@ -89,7 +93,7 @@ export class FakeRtmpOrigin extends EventEmitter {
   }
 
   private accept(socket: Socket): void {
-    const conn: OriginConnection = { at: Date.now(), commands: [], closedAt: null, socket }
+    const conn: OriginConnection = { at: Date.now(), commands: [], closedAt: null, silentAt: null, socket }
     this.connections.push(conn)
     this.sockets.add(socket)
     let stopMedia: (() => void) | null = null
@@ -129,6 +133,9 @@ export class FakeRtmpOrigin extends EventEmitter {
             socket.write(statusMessage(4096, mode.level, mode.code, mode.description))
           } else if (mode.kind === 'error') {
             socket.write(commandMessage(4096, 5, 1, '_error', 0, null, { level: 'error', code: mode.code, description: mode.description }))
+          } else if (mode.kind === 'start-then-silent') {
+            socket.write(statusMessage(4096, 'status', 'NetStream.Play.Start', 'Start live'))
+            conn.silentAt = Date.now()
           } else {
             socket.write(statusMessage(4096, 'status', 'NetStream.Play.Start', 'Start live'))
             stopMedia = paceMedia((tag, ts) => {
@@ -136,6 +143,13 @@ export class FakeRtmpOrigin extends EventEmitter {
               socket.write(encodeChunks(csid, tag.typeId, 1, ts, tag.payload, 4096))
             })
             if (mode.kind === 'serve-then-close') setTimeout(() => socket.destroy(), mode.afterMs)
+            if (mode.kind === 'serve-then-silent') {
+              setTimeout(() => {
+                if (socket.destroyed) return
+                stopMedia?.()
+                conn.silentAt = Date.now()
+              }, mode.afterMs)
+            }
           }
         }
       },
@@ -148,6 +162,7 @@ export class FakeRtmpOrigin extends EventEmitter {
           for (const out of hs.takeOutput()) socket.write(out)
           if (hs.state !== ServerHandshakeState.DONE) return
           handshaking = false
+          if (mode.kind === 'silent-after-handshake') conn.silentAt = Date.now()
           const rest = hs.leftover()
           if (rest.length > 0) reader.push(rest)
         } else {

@@ -25,8 +25,9 @@ import {
   MSG_USER_CONTROL, MSG_VIDEO, MSG_WINDOW_ACK_SIZE, UC_PING_REQUEST, UC_PING_RESPONSE, UC_SET_BUFFER_LENGTH,
 } from '../../lib/rtmp/constants.js'
 import { ServerHandshake, ServerHandshakeState } from '../../lib/rtmp/handshake.js'
-import { freePort, publish } from '../helpers/node.js'
+import { freePort, publish, unacceptingMissing, unacceptingPort } from '../helpers/node.js'
 import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
+import { quietFor } from '../helpers/pull-scenarios.js'
 import { until } from '../helpers/unit.js'
 
 /** bound on every wait for the peer */
@@ -52,6 +53,9 @@ const OPTIONS: RtmpPullOptions = {
   chunkSize: 4096,
   ackWindow: 5_000_000,
   maxMessageBytes: 1024 * 1024,
+  // PingOS's defaults: connect_timeout 3s, rtmp server `timeout` 60s
+  connectTimeoutMs: 3000,
+  readTimeoutMs: 60_000,
 }
 
 // ---- the scripted origin -------------------------------------------------------------------
@@ -393,6 +397,94 @@ t.test('connection refused: onClose once with the socket error', async (t) => {
   await until(client.ee, () => client.closes.length > 0, 'onClose')
   t.match(client.closes, [/^socket error: connect ECONNREFUSED 127\.0\.0\.1:\d+$/])
   t.equal(client.closes.length, 1)
+})
+
+// ---- bounded waits (issue 9) ---------------------------------------------------------------
+
+/** a read timeout short enough for unit tests */
+const READ_TIMEOUT_MS = 300
+/** how late a timer may fire on a loaded machine */
+const TIMER_LATE_MS = 500
+
+/** Runs `client` until it closes; returns how long after `since()` it closed. */
+async function closedAfter(client: Client, since: () => number): Promise<number> {
+  await until(client.ee, () => client.closes.length > 0, 'onClose', READ_TIMEOUT_MS + WAIT_MS)
+  return Date.now() - since()
+}
+
+t.test('an origin silent in any state is dropped readTimeoutMs after its last byte', async (t) => {
+  const silentIn: [string, Script][] = [
+    ['connect', () => {}],
+    ['createStream', (conn, m) => { if (command(m)?.name === 'connect') conn.acceptConnect(command(m)?.txn ?? 1) }],
+    ['play', (conn, m) => {
+      const cmd = command(m)
+      if (cmd?.name === 'connect') conn.acceptConnect(cmd.txn)
+      else if (cmd?.name === 'createStream') conn.write(resultMessage(ORIGIN_CHUNK_SIZE, cmd.txn, null, 1))
+    }],
+  ]
+  for (const [state, script] of silentIn) {
+    // the origin's last bytes are its answer to the last message it got (the handshake's to C0 C1)
+    let lastWriteAt = Date.now()
+    const origin = await startOrigin(t, (conn, m) => {
+      lastWriteAt = Date.now()
+      script(conn, m)
+    })
+    const client = startClient(t, { ...OPTIONS, port: origin.port, readTimeoutMs: READ_TIMEOUT_MS })
+    const after = await closedAfter(client, () => lastWriteAt)
+    t.same(client.closes, [`origin sent nothing for ${READ_TIMEOUT_MS} ms in state ${state}`], `silent in state ${state}: onClose`)
+    t.ok(after >= READ_TIMEOUT_MS - 50 && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after the origin's last message`)
+    await until(origin.ee, () => origin.conns[0].closed, 'the origin to see the close')
+  }
+})
+
+t.test('an origin that accepts TCP and never answers C0 C1 is dropped readTimeoutMs after the connect', async (t) => {
+  let c0c1At = 0
+  const origin = await startOrigin(t, () => {}, () => { c0c1At = Date.now() })
+  const client = startClient(t, { ...OPTIONS, port: origin.port, readTimeoutMs: READ_TIMEOUT_MS })
+  const after = await closedAfter(client, () => c0c1At)
+  t.same(client.closes, [`origin sent nothing for ${READ_TIMEOUT_MS} ms in state handshake`])
+  t.ok(after >= READ_TIMEOUT_MS - 50 && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after C0 C1 reached the origin`)
+})
+
+t.test('while playing, every read restarts the read timeout; silence then ends the session', async (t) => {
+  const MEDIA_EVERY_MS = READ_TIMEOUT_MS / 3
+  const MEDIA_FOR_MS = 3 * READ_TIMEOUT_MS
+  let lastMediaAt = 0
+  const origin = await startOrigin(t, standardScript((conn) => {
+    conn.status('status', 'NetStream.Play.Start', 'Start live')
+    const started = Date.now()
+    const timer = setInterval(() => {
+      if (Date.now() - started > MEDIA_FOR_MS || conn.socket.destroyed) {
+        clearInterval(timer)
+        return
+      }
+      conn.media(6, MSG_AUDIO, Date.now() - started, Buffer.from('af01', 'hex'))
+      lastMediaAt = Date.now()
+    }, MEDIA_EVERY_MS)
+  }))
+  const client = startClient(t, { ...OPTIONS, port: origin.port, readTimeoutMs: READ_TIMEOUT_MS })
+  const after = await closedAfter(client, () => lastMediaAt)
+  t.ok(client.media.length >= MEDIA_FOR_MS / MEDIA_EVERY_MS - 2, `${client.media.length} media messages over ${MEDIA_FOR_MS} ms (> the timeout) kept it open`)
+  t.same(client.closes, [`origin sent nothing for ${READ_TIMEOUT_MS} ms in state playing`])
+  t.ok(after >= READ_TIMEOUT_MS - 50 && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after the last media`)
+})
+
+t.test('readTimeoutMs 0: no read bound', async (t) => {
+  const origin = await startOrigin(t, () => {})
+  const client = startClient(t, { ...OPTIONS, port: origin.port, readTimeoutMs: 0 })
+  await until(origin.ee, () => origin.conns[0]?.messages.length > 0, 'connect')
+  t.ok(await quietFor(client.ee, 'change', 2 * READ_TIMEOUT_MS), `nothing happened for ${2 * READ_TIMEOUT_MS} ms`)
+  t.same(client.closes, [], 'still open')
+  t.equal(client.session.state, RtmpClientState.CONNECT)
+})
+
+t.test('a TCP connect that never completes ends after connectTimeoutMs', { skip: unacceptingMissing() }, async (t) => {
+  const port = await unacceptingPort(t)
+  const startedAt = Date.now()
+  const client = startClient(t, { ...OPTIONS, port, connectTimeoutMs: READ_TIMEOUT_MS })
+  const after = await closedAfter(client, () => startedAt)
+  t.same(client.closes, [`origin did not accept the connection within ${READ_TIMEOUT_MS} ms`])
+  t.ok(after >= READ_TIMEOUT_MS && after <= READ_TIMEOUT_MS + TIMER_LATE_MS, `closed ${after} ms after start()`)
 })
 
 t.test('close() before any reply, and close() from inside a handler', async (t) => {
