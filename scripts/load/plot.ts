@@ -1,11 +1,17 @@
 // PNG line plots for `npm run bench:load` (scripts/load/run.ts), shown in the README: panels side
 // by side (server CPU and TTFF p95 against players), one line per server × protocol, a shared
-// legend underneath. Everything is drawn into an RGB buffer with a built-in 5×7 bitmap font and
-// encoded as PNG here (signature, IHDR, IDAT, IEND), so the benchmark needs no plotting package.
+// legend underneath; `npm run soak` (scripts/soak/run.ts) draws its time series with it too.
+// Everything is drawn into an RGB buffer with a built-in 5×7 bitmap font and encoded as PNG here
+// (signature, IHDR, IDAT, IEND), so the benchmark needs no plotting package.
 import { Buffer } from 'node:buffer'
 import { deflateSync } from 'node:zlib'
 
-export interface Series { label: string, points: Array<{ x: number, y: number }> }
+export interface Series {
+  label: string
+  points: Array<{ x: number, y: number }>
+  /** a marker on every point (default); off for long time series, where markers merge into a band */
+  marks?: boolean
+}
 export interface Panel { title: string, xLabel: string, yLabel: string, series: Series[], yLog?: boolean }
 
 type RGB = readonly [number, number, number]
@@ -250,6 +256,7 @@ function drawPanel(cv: Canvas, panel: Panel, box: Rect, s: number, colourOf: (la
       if (prev) cv.line(prev[0], prev[1], at[0], at[1], c)
       prev = at
     }
+    if (series.marks === false) continue
     for (const p of series.points) if (usable(p, panel.yLog === true)) cv.fill(px(p.x) - 2, py(p.y) - 2, 5, 5, c)
   }
   cv.clip = { x0: 0, y0: 0, x1: cv.w - 1, y1: cv.h - 1 }

@@ -19,26 +19,22 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../../test/helpers/node.js'
+import { cacheDir, ensureMedia, mediaBitrate, root } from './media.js'
 import { renderPlot, type Series } from './plot.js'
+import { cpuSeconds, rssBytes, waitForPort } from './proc.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const edgeBin = join(root, 'bin', 'edge.js')
 const playerSource = join(root, 'scripts', 'load', 'player.c')
 const nmsBin = join(root, 'node_modules', 'node-media-server', 'bin', 'app.js')
 const NGINX = '/usr/sbin/nginx'
 const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
-/** the load media and the compiled player are built once and kept here */
-const cacheDir = join(root, 'node_modules', '.cache', 'edge-load')
 const SERVER_CPU = '0'
 const CLIENT_CPU = '1'
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
 /** the player process counts as the bottleneck above this fraction of its core */
 const PLAYER_CPU_LIMIT = 0.8
 
@@ -114,89 +110,10 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited during start-up`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1')
-      s.on('connect', () => { s.destroy(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within 10 s`)
-    await sleep(50)
-  }
-}
-
-/** pid plus its direct children (none expected: every server runs as a single process) */
-function pids(pid: number): number[] {
-  try {
-    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
-    return [pid, ...kids]
-  } catch {
-    return [pid]
-  }
-}
-
-/** utime + stime in seconds, over the process and its direct children */
-function cpuSeconds(pid: number): number {
-  let ticks = 0
-  for (const p of pids(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(rest[11]) + Number(rest[12]) // fields 14, 15
-    } catch { /* exited */ }
-  }
-  return ticks / CLK_TCK
-}
-
-/** VmRSS in bytes, over the process and its direct children */
-function rssBytes(pid: number): number {
-  let kb = 0
-  for (const p of pids(pid)) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
-      if (m !== null) kb += Number(m[1])
-    } catch { /* exited */ }
-  }
-  return kb * 1024
-}
-
 function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]
-}
-
-/**
- * The issue's stream: H.264 High 720p25 (2 s GOP) + AAC-LC 128 kbit/s at `kbps` in all, CBR
- * (nal-hrd=cbr), noise over testsrc2 so that the encoder has to spend the bits. Encoded once
- * into node_modules/.cache/edge-load and reused.
- */
-function ensureMedia(kbps: number): string {
-  const file = join(cacheDir, `testsrc2-720p25-${kbps}k-20s.flv`)
-  if (existsSync(file)) return file
-  mkdirSync(cacheDir, { recursive: true })
-  const video = Math.max(100, kbps - 128 - 16)
-  const tmp = `${file}.part`
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25,noise=alls=12:allf=t',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-b:v', `${video}k`, '-maxrate', `${video}k`, '-bufsize', `${video >> 1}k`, '-x264-params', 'nal-hrd=cbr:force-cfr=1',
-    '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
-    '-c:a', 'aac', '-b:a', '128k', '-ar', '44100', '-ac', '2', '-f', 'flv', tmp], { stdio: ['ignore', 'ignore', 'inherit'] })
-  if (r.status !== 0) throw new Error(`ffmpeg could not encode the load media (exit ${r.status})`)
-  renameSync(tmp, file)
-  return file
-}
-
-function mediaBitrate(file: string): number {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration,size', '-of', 'json', file], { encoding: 'utf8' })
-  const f = (JSON.parse(r.stdout) as { format: { duration: string, size: string } }).format
-  return (Number(f.size) * 8) / Number(f.duration)
 }
 
 /** Compiles scripts/load/player.c when the binary is missing or older than the source. */
