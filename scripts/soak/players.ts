@@ -59,6 +59,9 @@ const BUFFER_MS = 1000
 const CHUNK_SIZE = 4096
 const ACK_WINDOW = 5_000_000
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+/** a player gives up on a connect, or on the edge sending nothing, after these */
+const CONNECT_TIMEOUT_MS = 3000
+const READ_TIMEOUT_MS = 60_000
 
 interface Player {
   readonly protocol: PlayerProtocol
@@ -167,7 +170,7 @@ export class PlayerPool {
     const session: RtmpClientSession = new RtmpClientSession({
       host: '127.0.0.1', port, app, tcUrl: `rtmp://127.0.0.1:${port}/${app}`, pageUrl: '', swfUrl: '', flashVer: FLASH_VER,
       audioCodecs: AUDIO_CODECS, videoCodecs: VIDEO_CODECS, playName: name, relayBufferMs: BUFFER_MS, chunkSize: CHUNK_SIZE,
-      ackWindow: ACK_WINDOW, maxMessageBytes: MAX_MESSAGE_BYTES,
+      ackWindow: ACK_WINDOW, maxMessageBytes: MAX_MESSAGE_BYTES, connectTimeoutMs: CONNECT_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS,
     }, {
       onPlaying: () => {},
       onMedia: () => { player.lastMediaAt = Date.now() },
