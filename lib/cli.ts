@@ -190,7 +190,7 @@ function start(load: LoadOptions, io: CliIo): number | null {
   try {
     log = new Logger(tree.errorLogs)
   } catch (err) {
-    io.stderr(`${PROGRAM}: [emerg] open() "${(err as NodeJS.ErrnoException).path ?? ''}" failed ${errnoText(err)}\n`)
+    io.stderr(`${PROGRAM}: [emerg] ${systemFailure(err as NodeJS.ErrnoException)}\n`)
     return 1
   }
   const warnUnimplemented = (unimplemented: LoadedConf['unimplemented']): void => {
@@ -207,9 +207,12 @@ function start(load: LoadOptions, io: CliIo): number | null {
   }
 
   // SIGHUP (nginx's reconfigure): read and check the file again; a valid one is applied to
-  // what comes next, an invalid one is logged and the node goes on with the old one. Signals
-  // that arrive during a reload are folded into one more reload after it.
-  let reloading: Promise<void> | null = null
+  // what comes next; an invalid one, or one whose listeners or files cannot be opened, is
+  // logged and the node goes on with the old one. HUPs during a reload (or before the node
+  // has started) are folded into one more reload after it.
+  let started = false
+  let stopping = false
+  let reloading = false
   let reloadAgain = false
   const reload = async (): Promise<void> => {
     let next
@@ -224,68 +227,85 @@ function start(load: LoadOptions, io: CliIo): number | null {
     try {
       await node.reload(next.tree)
     } catch (err) {
-      log.log('emerg', `${listenFailure(err as NodeJS.ErrnoException)}, the new listeners are not open`)
+      log.log('emerg', systemFailure(err as NodeJS.ErrnoException))
+      return
     }
     if (next.tree.pidPath !== tree.pidPath) {
       const failed = writePid(next.tree.pidPath)
       if (failed !== null) log.log('emerg', failed)
-      rmSync(tree.pidPath, { force: true })
+      else rmSync(tree.pidPath, { force: true })
     }
     tree = next.tree
     log.notice('reconfigured')
   }
-  const onHup = (): void => {
-    log.notice('signal SIGHUP received, reconfiguring')
-    if (reloading !== null) {
+  const runReload = (): void => {
+    if (stopping) return
+    if (reloading || !started) {
       reloadAgain = true
       return
     }
-    reloading = reload().finally(() => {
-      reloading = null
+    reloading = true
+    reload().catch((err: unknown) => {
+      log.log('alert', `reload failed: ${(err as Error).stack ?? String(err)}`)
+    }).finally(() => {
+      reloading = false
       if (reloadAgain) {
         reloadAgain = false
-        onHup()
+        runReload()
       }
     })
   }
+  const stop = (signal: string, graceful: boolean): void => {
+    log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
+    stopping = true
+    if (started) rmSync(tree.pidPath, { force: true })
+    void (graceful ? node.quit() : node.stop()).then(() => { if (!graceful) log.close() })
+  }
+  // Every signal nginx knows has its handler before the node starts: none kills it by accident.
+  process.once('SIGTERM', () => stop('SIGTERM', false))
+  process.once('SIGINT', () => stop('SIGINT', false))
+  process.once('SIGQUIT', () => stop('SIGQUIT', true))
+  process.on('SIGHUP', () => {
+    log.notice('signal SIGHUP received, reconfiguring')
+    runReload()
+  })
+  process.on('SIGUSR1', () => {
+    log.notice('signal SIGUSR1 received, reopening logs')
+    log.reopen()
+  })
+  // nginx's binary upgrade: nothing to upgrade to here, and the signal must not kill the node
+  process.on('SIGUSR2', () => log.notice('signal SIGUSR2 received, binary upgrade is not supported, ignored'))
 
   node.start().then(() => {
+    if (stopping) return
     const failed = writePid(tree.pidPath)
     if (failed !== null) {
       fail(failed)
       void node.stop()
       return
     }
-    const stop = (signal: string, graceful: boolean): void => {
-      log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
-      rmSync(tree.pidPath, { force: true })
-      void (graceful ? node.quit() : node.stop()).then(() => { if (!graceful) log.close() })
-    }
-    // before "started": whoever waits for that line may signal at once
-    process.once('SIGTERM', () => stop('SIGTERM', false))
-    process.once('SIGINT', () => stop('SIGINT', false))
-    process.once('SIGQUIT', () => stop('SIGQUIT', true))
-    process.on('SIGHUP', onHup)
-    process.on('SIGUSR1', () => {
-      log.notice('signal SIGUSR1 received, reopening logs')
-      log.reopen()
-    })
-    // nginx's binary upgrade: nothing to upgrade to here, and the signal must not kill the node
-    process.on('SIGUSR2', () => log.notice('signal SIGUSR2 received, binary upgrade is not supported, ignored'))
+    started = true
     log.notice(`${PROGRAM}/${VERSION} started with ${tree.confFile}`)
     if (process.send !== undefined) {
       process.send('ready')
       process.disconnect()
     }
+    if (reloadAgain) {
+      reloadAgain = false
+      runReload()
+    }
   }, (err: NodeJS.ErrnoException) => {
-    fail(listenFailure(err))
+    fail(systemFailure(err))
+    stopping = true
   })
   return null
 }
 
-function listenFailure(err: NodeJS.ErrnoException & { address?: string, port?: number }): string {
-  const what = err.syscall === 'listen' ? `bind() to ${err.address ?? ''}:${err.port ?? ''} failed` : `${err.syscall ?? 'start'} failed`
-  return `${what} ${errnoText(err)}`
+/** A failed system call as nginx words it: `bind() to 0.0.0.0:1935 failed (98: Address already in use)`. */
+function systemFailure(err: NodeJS.ErrnoException & { address?: string, port?: number }): string {
+  if (err.syscall === 'listen') return `bind() to ${err.address ?? ''}:${err.port ?? ''} failed ${errnoText(err)}`
+  if (err.syscall !== undefined) return `${err.syscall}() "${err.path ?? ''}" failed ${errnoText(err)}`
+  return err.message
 }
 
 /** Write the pid file; the failure as nginx words it, or null. */

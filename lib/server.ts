@@ -2,7 +2,7 @@
 // "cycle"), and takes them down again.
 import { readFileSync } from 'node:fs'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
+import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
 import { Hub, streamKey } from './live/hub.js'
@@ -12,13 +12,14 @@ import type { FlvContext } from './http/flv-live.js'
 import { HostResolver } from './core/resolve.js'
 import { WriteMergers } from './core/output.js'
 import { pullIfNeeded, type RelayContext } from './relay/pull.js'
-import { HttpConnection, type HttpListener } from './http/server.js'
+import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
 
 /** One listening socket and the configuration its next connection gets (swapped on reload). */
 interface Listening<L> {
   readonly server: Server
   readonly scheme: 'rtmp' | 'http' | 'https'
+  readonly address: ListenAddress
   listener: L
 }
 
@@ -28,6 +29,8 @@ export class EdgeNode {
   private readonly httpListening = new Map<string, Listening<HttpListener>>()
   private readonly sockets = new Set<Socket>()
   private sessionCounter = 0
+  /** stop or quit has begun: nothing is opened again */
+  private stopping = false
   private readonly rtmpContext: RtmpContext
   private flvContext: FlvContext
   private relayContext: RelayContext
@@ -42,40 +45,60 @@ export class EdgeNode {
       liveOptions: (server, app) => liveOptions(server, app, serverName),
       streamKey,
       pull: (stream, app, server, player) => pullIfNeeded(this.relayContext, stream, app, server, player),
+      appExists: (serverId, app) => appExists(this.tree, serverId, app),
     }
-    this.flvContext = { ...this.rtmpContext, serverName, rtmp: tree.rtmp }
+    this.flvContext = this.newFlvContext()
+  }
+
+  private newFlvContext(): FlvContext {
+    return { ...this.rtmpContext, serverName: this.serverName, rtmp: this.tree.rtmp }
   }
 
   /** Open every listener; rejects (and closes what was opened) if one cannot be bound. */
   async start(): Promise<void> {
-    try {
-      await this.openListeners()
-    } catch (err) {
-      await this.stop()
-      throw err
-    }
+    const opened = await this.bindNew(this.tree)
+    this.adopt(opened)
   }
 
   /**
    * Apply a new configuration (SIGHUP) to what comes next: new connections get the new tree,
-   * listeners are opened and closed as it says, and live streams, players and pulls go on;
-   * a stream whose application no longer exists is ended. Rejects, keeping every listener that
-   * was open, when a new listener cannot be bound.
+   * listeners are opened and closed as it says, and live streams, players and pulls go on; a
+   * stream whose application no longer exists is ended. What can fail (binding new listeners,
+   * TLS certificates, log files) is done first: on a failure it rejects and nothing changed.
    */
   async reload(tree: MainConf): Promise<void> {
+    if (this.stopping) return
+    for (const [address, l] of httpListeners(tree.http?.servers ?? [])) {
+      const open = this.httpListening.get(address.text)
+      if (open !== undefined && open.scheme !== l.scheme) throw new Error(`listen ${address.text}: changing ${open.scheme} to ${l.scheme} needs a restart`)
+    }
+    const opened = await this.bindNew(tree)
+    try {
+      for (const [address, l] of httpListeners(tree.http?.servers ?? [])) {
+        if (l.scheme === 'https' && this.httpListening.has(address.text)) createSecureContext(tlsOptions(l.defaultServer))
+      }
+      this.log.configure(tree.errorLogs)
+    } catch (err) {
+      for (const entry of opened) entry.server.close()
+      throw err
+    }
     this.tree = tree
-    this.log.configure(tree.errorLogs)
     this.relayContext = relayContext(tree, this.log, this.hub)
-    this.flvContext = { ...this.rtmpContext, serverName: this.serverName, rtmp: tree.rtmp }
-    const rtmpWanted = new Set((tree.rtmp?.listeners ?? []).map((l) => l.address.text))
-    const httpWanted = new Set([...httpListeners(tree.http?.servers ?? [])].map(([a, l]) => `${l.scheme} ${a.text}`))
+    this.flvContext = this.newFlvContext()
+    const rtmpWanted = new Map((tree.rtmp?.listeners ?? []).map((l) => [l.address.text, l]))
+    const httpWanted = new Map([...httpListeners(tree.http?.servers ?? [])].map(([a, l]) => [a.text, l]))
     // connections accepted on a closed listener go on; the close completes when they end
     const closed = [
       ...this.closeListeners(this.rtmpListening, (key) => !rtmpWanted.has(key)).names,
-      ...this.closeListeners(this.httpListening, (key, l) => !httpWanted.has(`${l.scheme} ${key}`)).names,
+      ...this.closeListeners(this.httpListening, (key) => !httpWanted.has(key)).names,
     ]
     for (const text of closed) this.log.notice(`${text}: no longer listening`)
-    await this.openListeners()
+    for (const [key, l] of this.rtmpListening) l.listener = rtmpWanted.get(key) as RtmpListener
+    for (const [key, l] of this.httpListening) {
+      l.listener = httpWanted.get(key) as HttpListener
+      if (l.scheme === 'https') (l.server as TlsServer).setSecureContext(tlsOptions(l.listener.defaultServer))
+    }
+    this.adopt(opened)
     for (const stream of [...this.hub.all()]) {
       if (!appExists(tree, stream.opts.serverId, stream.opts.application)) {
         this.log.notice(`application "${stream.opts.application}" is gone after reload, stream ended`, { app: stream.opts.application, name: stream.key })
@@ -84,40 +107,59 @@ export class EdgeNode {
     }
   }
 
-  private async openListeners(): Promise<void> {
-    for (const listener of this.tree.rtmp?.listeners ?? []) {
-      const key = listener.address.text
-      const open = this.rtmpListening.get(key)
-      if (open !== undefined) {
-        open.listener = listener
-        continue
+  /** Bind the listeners `tree` has and this node does not; on a failure, close them all and reject. */
+  private async bindNew(tree: MainConf): Promise<Listening<RtmpListener | HttpListener>[]> {
+    const opened: Listening<RtmpListener | HttpListener>[] = []
+    try {
+      for (const listener of tree.rtmp?.listeners ?? []) {
+        if (this.rtmpListening.has(listener.address.text)) continue
+        const entry: Listening<RtmpListener> = {
+          server: createNetServer((socket) => {
+            if (this.admit(socket)) new RtmpServerSession(socket, entry.listener, this.rtmpContext)
+          }),
+          scheme: 'rtmp',
+          address: listener.address,
+          listener,
+        }
+        opened.push(entry)
+        await this.listen(entry)
       }
-      const entry: Listening<RtmpListener> = {
-        server: createNetServer((socket) => {
-          if (this.admit(socket)) new RtmpServerSession(socket, entry.listener, this.rtmpContext)
-        }),
-        scheme: 'rtmp',
-        listener,
+      for (const [address, listener] of httpListeners(tree.http?.servers ?? [])) {
+        if (this.httpListening.has(address.text)) continue
+        const onSocket = (socket: Socket): void => {
+          if (listener.scheme === 'https' || this.admit(socket)) new HttpConnection(socket, entry.listener, this.flvContext)
+        }
+        const entry: Listening<HttpListener> = {
+          server: listener.scheme === 'https'
+            ? createTlsServer({ ...tlsOptions(listener.defaultServer), handshakeTimeout: HTTP_HEADER_TIMEOUT_MS }, onSocket)
+            : createNetServer(onSocket),
+          scheme: listener.scheme,
+          address,
+          listener,
+        }
+        // TLS: the TCP connection is admitted and tracked, before and through its handshake
+        if (listener.scheme === 'https') entry.server.on('connection', (raw: Socket) => { this.admit(raw) })
+        opened.push(entry)
+        await this.listen(entry)
       }
-      await this.listen(entry, this.rtmpListening, key, listener.address)
+    } catch (err) {
+      for (const entry of opened) entry.server.close()
+      throw err
     }
-    for (const [address, listener] of httpListeners(this.tree.http?.servers ?? [])) {
-      const key = address.text
-      const open = this.httpListening.get(key)
-      if (open !== undefined) {
-        open.listener = listener
-        if (listener.scheme === 'https') (open.server as TlsServer).setSecureContext(tlsOptions(listener.defaultServer))
+    return opened
+  }
+
+  /** Bound listeners join the node: from now on they are reloaded and closed with it. */
+  private adopt(opened: readonly Listening<RtmpListener | HttpListener>[]): void {
+    for (const entry of opened) {
+      if (this.stopping) {
+        entry.server.close()
         continue
       }
-      const onSocket = (socket: Socket): void => {
-        if (this.admit(socket)) new HttpConnection(socket, entry.listener, this.flvContext)
-      }
-      const entry: Listening<HttpListener> = {
-        server: listener.scheme === 'https' ? createTlsServer(tlsOptions(listener.defaultServer), onSocket) : createNetServer(onSocket),
-        scheme: listener.scheme,
-        listener,
-      }
-      await this.listen(entry, this.httpListening, key, address)
+      if (entry.scheme === 'rtmp') this.rtmpListening.set(entry.address.text, entry as Listening<RtmpListener>)
+      else this.httpListening.set(entry.address.text, entry as Listening<HttpListener>)
+      entry.server.on('error', (err) => this.log.error(`listener ${entry.address.text}: ${err.message}`))
+      this.log.notice(`${entry.scheme} listening on ${entry.address.text}`)
     }
   }
 
@@ -125,8 +167,8 @@ export class EdgeNode {
   // enough" and closes the new connection; the listening sockets count too.
   private admit(socket: Socket): boolean {
     const limit = this.tree.events.workerConnections
-    if (this.sockets.size + this.rtmpListening.size + this.httpListening.size >= limit) {
-      this.log.log('alert', `${limit} worker_connections are not enough`, { peer: socket.remoteAddress })
+    if (this.stopping || this.sockets.size + this.rtmpListening.size + this.httpListening.size >= limit) {
+      if (!this.stopping) this.log.log('alert', `${limit} worker_connections are not enough`, { peer: socket.remoteAddress })
       socket.destroy()
       return false
     }
@@ -135,15 +177,12 @@ export class EdgeNode {
     return true
   }
 
-  private listen<L>(entry: Listening<L>, into: Map<string, Listening<L>>, key: string, address: ListenAddress): Promise<void> {
-    const server = entry.server
+  private listen(entry: Listening<unknown>): Promise<void> {
+    const { server, address } = entry
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       const done = (): void => {
         server.off('error', reject)
-        server.on('error', (err) => this.log.error(`listener ${address.text}: ${err.message}`))
-        into.set(key, entry)
-        this.log.notice(`${entry.scheme} listening on ${address.text}`)
         resolve()
       }
       if (address.unixPath !== null) server.listen(address.unixPath, done)
@@ -169,12 +208,14 @@ export class EdgeNode {
 
   /** Stop listening and end every connection. */
   async stop(): Promise<void> {
+    this.stopping = true
     for (const s of this.sockets) s.destroy()
     await this.quit()
   }
 
-  /** Stop accepting; let current players finish (nginx -s quit). */
+  /** Stop accepting; let current players finish (nginx -s quit). No reload is applied after it. */
   async quit(): Promise<void> {
+    this.stopping = true
     const all = (): boolean => true
     await Promise.all([this.closeListeners(this.rtmpListening, all).closed, this.closeListeners(this.httpListening, all).closed])
   }

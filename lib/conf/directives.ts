@@ -112,7 +112,7 @@ d('body_buffer_size', MAIN, N1, size)
 
 // ---- events{} (§1.3) -----------------------------------------------------------------------
 d('use', EVENTS, N1, str)
-d('worker_connections', EVENTS, N1, num)
+r('worker_connections', EVENTS, N1, num)
 d('multi_accept', EVENTS, N1, flag)
 d('accept_mutex', EVENTS, N1, flag)
 d('accept_mutex_delay', EVENTS, N1, msec)

@@ -69,6 +69,7 @@ const ERRNO: Record<string, [number, string]> = {
   ESRCH: [3, 'No such process'],
   EIO: [5, 'Input/output error'],
   EACCES: [13, 'Permission denied'],
+  EEXIST: [17, 'File exists'],
   ENOTDIR: [20, 'Not a directory'],
   EISDIR: [21, 'Is a directory'],
   EMFILE: [24, 'Too many open files'],

@@ -3,6 +3,7 @@
 // written to every configured error_log whose level admits it.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { errnoText } from './errors.js'
 
 export const LOG_LEVEL_ORDER = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const
 export type Level = (typeof LOG_LEVEL_ORDER)[number]
@@ -45,11 +46,21 @@ export class Logger {
     this.configure(targets)
   }
 
-  /** Log to these targets from now on (the configuration was reloaded). */
+  /**
+   * Log to these targets from now on (the configuration was reloaded). Throws, changing
+   * nothing, when a file cannot be opened.
+   */
   configure(targets: readonly LogTarget[]): void {
+    const opened: OpenTarget[] = []
+    try {
+      for (const t of targets) opened.push({ path: t.path, rank: LOG_LEVEL_ORDER.indexOf(t.level), fd: openLog(t.path) })
+    } catch (err) {
+      closeLogs(opened)
+      throw err
+    }
     const old = this.targets
-    this.targets = targets.map((t) => ({ path: t.path, rank: LOG_LEVEL_ORDER.indexOf(t.level), fd: openLog(t.path) }))
-    this.maxRank = Math.max(-1, ...this.targets.map((t) => t.rank))
+    this.targets = opened
+    this.maxRank = Math.max(-1, ...opened.map((t) => t.rank))
     closeLogs(old)
   }
 
@@ -64,7 +75,7 @@ export class Logger {
       try {
         fd = openLog(t.path) as number
       } catch (err) {
-        this.log('alert', `open() "${t.path}" failed (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+        this.log('alert', `open() "${t.path}" failed ${errnoText(err)}`)
         continue
       }
       closeSync(t.fd)

@@ -28,6 +28,8 @@ export interface FlvContext {
   streamKey(serverId: string, app: string, name: string): string
   /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
   pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
+  /** the application (`*` for `application *`) is still configured: a reload may have removed it */
+  appExists(serverId: string, app: string): boolean
 }
 
 /** Longest stream name PingOS accepts in an HTTP-FLV URL (§8.2). */
@@ -101,7 +103,8 @@ export class FlvLiveSession implements Sink {
     const server = selectServer(listener.servers, listener.defaultServer, host)
     const app = server.applications.find((a) => a.name === url.app) ?? server.starApplication
     const logName = { ...this.logCtx, app: url.app, name: url.name }
-    if (app === null) {
+    // an application a reload removed is gone for a keep-alive connection made before it too
+    if (app === null || !ctx.appExists(server.serverId, app.name)) {
       this.refuse(404, `flv: no application "${url.app}"`, logName)
       return
     }

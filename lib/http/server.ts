@@ -13,6 +13,10 @@ import { HEADER_TOO_LARGE, errorPage, responseHead, type HeaderList } from './re
 
 /** client_header_timeout (nginx default 60s): a client must send its request head in time */
 export const HTTP_HEADER_TIMEOUT_MS = 60_000
+/** send_timeout (nginx default 60s): a response body that does not move for this long ends */
+export const HTTP_SEND_TIMEOUT_MS = 60_000
+/** lingering_timeout (nginx default 5s): after a last response, how long the client may keep the connection */
+export const HTTP_LINGERING_TIMEOUT_MS = 5000
 
 /** The servers sharing one http listening address, the first (or default_server) as default. */
 export interface HttpListener {
@@ -127,10 +131,12 @@ export class HttpConnection {
     if (!keepOpen) {
       this.ending = true
       this.socket.end()
+      // a client that never closes its side must not hold the connection (worker_connections)
+      this.arm(HTTP_LINGERING_TIMEOUT_MS)
       return
     }
     this.busy = false
-    this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
+    this.arm(HTTP_HEADER_TIMEOUT_MS)
     const held = this.held
     this.held = []
     this.heldBytes = 0
@@ -210,9 +216,19 @@ export class HttpConnection {
       return
     }
     const stream = createReadStream(file)
+    // the file is read only as fast as the socket drains: a read is progress
+    this.arm(HTTP_SEND_TIMEOUT_MS)
+    stream.on('data', () => this.timer?.refresh())
     stream.on('error', () => this.close())
     stream.on('end', () => this.done(keep))
+    this.socket.once('close', () => stream.destroy()) // the file's descriptor goes with the connection
     stream.pipe(this.socket, { end: false })
+  }
+
+  /** The connection's one timer: closes it unless re-armed or refreshed in time. */
+  private arm(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.close(), ms)
   }
 
   close(): void {

@@ -35,6 +35,11 @@ const enum State {
 /** Message header length by chunk type fmt 0..3 (5.3.1.2). */
 const MESSAGE_HEADER_BYTES = [11, 7, 3, 0] as const
 const MAX_HEADER_BYTES = 3 + 11 + 4
+/**
+ * Messages one peer may have in progress at once, counted in max_message: a publisher
+ * interleaves audio, video and data. Bounds what announced lengths reserve before bytes arrive.
+ */
+const MAX_PARTIAL_MESSAGES = 4
 
 /** Per chunk stream: the last header values and the message being assembled. */
 interface ChunkStream {
@@ -207,7 +212,12 @@ export class ChunkReader {
       return pos + payload.length
     }
     // copy: the message spans chunks or pushes
-    if (cs.partial === null) cs.partial = Buffer.allocUnsafe(cs.length)
+    if (cs.partial === null) {
+      if (this.bytesBuffered + cs.length > this.opts.maxMessageBytes * MAX_PARTIAL_MESSAGES) {
+        this.fail('ERR_RTMP_MESSAGE', `messages in progress would hold over ${MAX_PARTIAL_MESSAGES} × max_message ${this.opts.maxMessageBytes}`)
+      }
+      cs.partial = Buffer.allocUnsafe(cs.length)
+    }
     const n = Math.min(this.chunkLeft, available)
     buf.copy(cs.partial, cs.received, pos, pos + n)
     cs.received += n

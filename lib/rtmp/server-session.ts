@@ -41,6 +41,8 @@ export interface RtmpContext {
   streamKey(serverId: string, app: string, name: string): string
   /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
   pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
+  /** the application (`*` for `application *`) is still configured: a reload may have removed it */
+  appExists(serverId: string, app: string): boolean
 }
 
 /** The app and domain a connect names, normalised as PingOS does (§1.9). */
@@ -277,6 +279,10 @@ export class RtmpServerSession implements Sink {
   private onPublish(cmd: Command): void {
     const app = this.app as AppConf
     if (this.stream !== null) return
+    if (!this.ctx.appExists(this.server.serverId, app.name)) {
+      this.close(`application "${app.name}" was removed by a reload`, 'info')
+      return
+    }
     const { name, args } = splitStreamName(cmd.args[0])
     const pri = /(?:^|&)pubpri=(-?\d+)/.exec(args)
     this.priority = pri === null ? 0 : Number(pri[1])
@@ -299,6 +305,10 @@ export class RtmpServerSession implements Sink {
   private onPlay(cmd: Command): void {
     const app = this.app as AppConf
     if (this.stream !== null) return
+    if (!this.ctx.appExists(this.server.serverId, app.name)) {
+      this.close(`application "${app.name}" was removed by a reload`, 'info')
+      return
+    }
     const { name, args } = splitStreamName(cmd.args[0])
     if (!app.live) return
     // Fixed (docs/compat.md): a denied player is refused before Play.Start, not after it.

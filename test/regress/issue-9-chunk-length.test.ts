@@ -81,3 +81,22 @@ t.test('a length re-announced mid-message is still held to max_message', async (
   }
   t.ok(err instanceof ProtocolError && err.code === 'ERR_RTMP_MESSAGE', String(err))
 })
+
+t.test('announced lengths reserve at most 4 × max_message before their bytes arrive', async (t) => {
+  /** fmt 0 on `csid`: a 200-byte message, of which one 128-byte chunk arrives */
+  const started = (csid: number): Buffer => {
+    const h = header(200)
+    h[0] = csid
+    return Buffer.concat([h, Buffer.alloc(128, csid)])
+  }
+  const r = new ChunkReader({ maxMessageBytes: 200, maxStreams: 64, extendedOnType3: true, onMessage: () => {} })
+  r.push(Buffer.concat([4, 5, 6, 7].map(started)))
+  t.equal(r.bytesBuffered, 800, 'four messages in progress')
+  let err: unknown = null
+  try {
+    r.push(started(8))
+  } catch (e) {
+    err = e
+  }
+  t.ok(err instanceof ProtocolError && err.code === 'ERR_RTMP_MESSAGE', String(err))
+})

@@ -3,7 +3,10 @@
 // not enough" and closes the new connection (ngx_event_accept). The ones it holds go on.
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
 import t from 'tap'
+import { HTTP_LINGERING_TIMEOUT_MS } from '../../lib/http/server.js'
+import { fixturesDir } from '../helpers/edge.js'
 import { freePort, startEdge } from '../helpers/node.js'
 
 const LIMIT = 8
@@ -40,4 +43,41 @@ http { server { listen 127.0.0.1:${http}; location /flv { flv_live 127.0.0.1:${r
   await once(again, 'connect')
   await edge.waitForLog(new RegExp(`(client connected[^]*){${(LIMIT - LISTENERS) / 2 + 1}}`), WAIT_MS)
   t.equal(again.destroyed, false, 'a slot freed is taken again')
+})
+
+t.test('https: a TCP connection counts from accept, before its TLS handshake', async (t) => {
+  const https = await freePort()
+  const tls = join(fixturesDir, 'tls')
+  const edge = await startEdge(`events { worker_connections 4; }
+http { server { listen 127.0.0.1:${https} ssl; ssl_certificate ${tls}/cert.pem; ssl_certificate_key ${tls}/key.pem; } }
+`)
+  t.teardown(() => edge.stop())
+  const held: Socket[] = []
+  t.teardown(() => { for (const s of held) s.destroy() })
+  // one listener: three raw connections that never start a handshake fill the node
+  for (let i = 0; i < 3; i++) {
+    const s = connect(https, '127.0.0.1')
+    held.push(s)
+    await once(s, 'connect')
+  }
+  const extra = connect(https, '127.0.0.1')
+  held.push(extra)
+  await once(extra, 'close', { signal: AbortSignal.timeout(WAIT_MS) })
+  await edge.waitForLog('4 worker_connections are not enough', WAIT_MS)
+})
+
+t.test('a client that keeps a Connection: close response open is closed after lingering_timeout', async (t) => {
+  const http = await freePort()
+  const edge = await startEdge(`events {}\nhttp { server { listen 127.0.0.1:${http}; } }\n`)
+  t.teardown(() => edge.stop())
+  // half-open allowed: the client's side stays open after the server's FIN
+  const s = connect({ port: http, host: '127.0.0.1', allowHalfOpen: true })
+  t.teardown(() => { s.destroy() })
+  await once(s, 'connect')
+  s.write('GET /nothing-here HTTP/1.0\r\n\r\n')
+  const started = Date.now()
+  // the client reads its 404 and never closes its side
+  s.resume()
+  await once(s, 'close', { signal: AbortSignal.timeout(HTTP_LINGERING_TIMEOUT_MS + WAIT_MS) })
+  t.ok(Date.now() - started >= HTTP_LINGERING_TIMEOUT_MS - 100, 'not before lingering_timeout')
 })
