@@ -37,6 +37,9 @@ interface OpenTarget {
   fd: number | null
 }
 
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/
+const CONTROL_CHARS_ALL = /[\x00-\x1f\x7f]/g
+
 export class Logger {
   private targets: OpenTarget[] = []
   /** the most verbose level any target accepts: cheaper checks before formatting */
@@ -103,6 +106,8 @@ export class Logger {
     if (ctx?.peer !== undefined) line += `, client: ${ctx.peer}`
     if (ctx?.app !== undefined) line += `, app: ${ctx.app}`
     if (ctx?.name !== undefined) line += `, name: ${ctx.name}`
+    // one line per event, whatever a peer put in the text (nginx escapes the same way)
+    if (CONTROL_CHARS.test(line)) line = line.replace(CONTROL_CHARS_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     line += '\n'
     for (const t of this.targets) {
       if (rank > t.rank) continue

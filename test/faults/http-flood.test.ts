@@ -20,6 +20,10 @@ import { HTTP_HEADER_TIMEOUT_MS } from '../../lib/http/server.js'
 import { startLiveEdge, type LiveEdge } from '../helpers/node.js'
 import { allClosed, baseline, expectBaseline, MiB, RssPeak, track, wallMs, Witness, type Tracked } from '../helpers/witness.js'
 
+/** room for the whole flood: past worker_connections the node refuses connections (as nginx) */
+const FLOOD_WORKER_CONNECTIONS = 'worker_connections 4096;'
+
+
 /** how far past the header timeout a connection may still be open */
 const CLOSE_LATE_MS = 2000
 /** the edge arms the timer when it accepts, which may precede the test's `connect` event */
@@ -35,7 +39,7 @@ let node: LiveEdge
 let witness: Witness
 
 t.before(async () => {
-  node = await startLiveEdge(t, { server: 'timeout 2s;', flv: { '/flv': '' } })
+  node = await startLiveEdge(t, { events: FLOOD_WORKER_CONNECTIONS, server: 'timeout 2s;', flv: { '/flv': '' } })
   witness = await Witness.start(t, node.edge, node.rtmpPort, node.httpPort)
 })
 

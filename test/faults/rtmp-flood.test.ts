@@ -13,8 +13,12 @@ import { connect } from 'node:net'
 import t, { type Test } from 'tap'
 import { startLiveEdge, type LiveEdge } from '../helpers/node.js'
 import {
+
   allClosed, baseline, expectBaseline, linesByPeerPort, MiB, RssPeak, track, wallMs, Witness, type Tracked,
 } from '../helpers/witness.js'
+
+/** room for the whole flood: past worker_connections the node refuses connections (as nginx) */
+const FLOOD_WORKER_CONNECTIONS = 'worker_connections 4096;'
 
 /** the rtmp server's `timeout`: a handshake not finished by then is closed */
 const TIMEOUT_MS = 2000
@@ -39,7 +43,7 @@ let witness: Witness
 
 // Set up in t.before, not at top level: tap ends a root test that awaits between assertions.
 t.before(async () => {
-  node = await startLiveEdge(t, { server: `timeout ${TIMEOUT_MS / 1000}s;`, flv: { '/flv': '' } })
+  node = await startLiveEdge(t, { events: FLOOD_WORKER_CONNECTIONS, server: `timeout ${TIMEOUT_MS / 1000}s;`, flv: { '/flv': '' } })
   witness = await Witness.start(t, node.edge, node.rtmpPort, node.httpPort)
 })
 

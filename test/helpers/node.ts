@@ -92,6 +92,8 @@ export interface LiveEdge {
 }
 
 export interface LiveEdgeOptions {
+  /** lines in `events {}` (worker_connections for the floods) */
+  readonly events?: string
   /** extra lines in the rtmp `server {}`, before the application */
   readonly server?: string
   /** extra lines in `application live {}`, after `live on;` */
@@ -113,7 +115,7 @@ export async function startLiveEdge(t: Test, opts: LiveEdgeOptions = {}): Promis
   const rtmp = `127.0.0.1:${rtmpPort}`
   const locations = Object.entries(opts.flv ?? { '/flv': '' })
     .map(([path, args]) => `        location ${path} { flv_live ${rtmp}${args === '' ? '' : ` ${args}`}; }`)
-  const edge = await startEdge(`events {}
+  const edge = await startEdge(`events { ${opts.events ?? ''} }
 rtmp {
     server {
         listen ${rtmp};
