@@ -192,3 +192,39 @@ t.test('USR1 reopens the log files and never opens the inspector; USR2 does not 
   await edge.waitForLog('signal SIGUSR2 received, binary upgrade is not supported, ignored', WAIT_MS)
   t.equal(edge.child.exitCode, null, 'the node runs')
 })
+
+t.test('a reload that cannot bind a new listener changes nothing; after QUIT no reload opens anything', async (t) => {
+  const rtmp = await freePort()
+  const base = `events {}\nrtmp { server { listen 127.0.0.1:${rtmp}; application live { live on; } application keep { live on; } } }\n`
+  const edge = await startEdge(base)
+  t.teardown(() => edge.stop())
+  // connected to `keep` before the reload, publishing after a reload that failed
+  const client = await RtmpTestClient.open(rtmp)
+  t.teardown(() => client.close())
+  await client.connectApp('keep')
+
+  const taken = await countingServer(t)
+  rewrite(edge, `events {}\nrtmp { server { listen 127.0.0.1:${rtmp}; listen 127.0.0.1:${taken.port}; application live { live on; } } }\n`)
+  edge.child.kill('SIGHUP')
+  await edge.waitForLog(new RegExp(`\\[emerg\\] \\d+#0: bind\\(\\) to 127\\.0\\.0\\.1:${taken.port} failed \\(98: Address already in use\\)`), WAIT_MS)
+  t.notMatch(edge.log(), /reconfigured/, 'not reconfigured')
+  t.equal(RtmpTestClient.code(await client.publish('k')), 'NetStream.Publish.Start', 'the application the failed reload would remove is still there')
+
+  rewrite(edge, `events {}\nrtmp { server { listen 127.0.0.1:${rtmp}; application live { live on; } } }\n`)
+  edge.child.kill('SIGHUP')
+  await edge.waitForLog('reconfigured', WAIT_MS)
+  const late = await RtmpTestClient.open(rtmp)
+  t.teardown(() => late.close())
+  await late.connectApp('live')
+  await client.until(() => client.closed, WAIT_MS, 'the publisher of the removed application closed')
+
+  edge.child.kill('SIGQUIT')
+  await edge.waitForLog('signal SIGQUIT received, shutting down gracefully', WAIT_MS)
+  rewrite(edge, base)
+  edge.child.kill('SIGHUP')
+  await edge.waitForLog(/signal SIGHUP received, reconfiguring\n/, WAIT_MS)
+  const refused = connect(rtmp, '127.0.0.1')
+  const [err] = await once(refused, 'error') as [NodeJS.ErrnoException]
+  t.equal(err.code, 'ECONNREFUSED', 'no listener after quit, whatever HUP says')
+  t.notMatch(edge.log().split('SIGQUIT')[1], /listening on|reconfigured/)
+})
