@@ -42,6 +42,23 @@ export class BadRequest extends ProtocolError {
   }
 }
 
+const LF = 0x0a
+const CR = 0x0d
+
+/**
+ * Where the head ends: the first empty line, ended by LF or CRLF after a line ended the same
+ * ways (nginx accepts a bare LF). [end of the last header line, start of what follows], or
+ * [-1, -1] while no empty line has arrived. The first one wins, however the bytes were split.
+ */
+function headEnd(buf: Buffer): [number, number] {
+  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
+    const end = buf[i - 1] === CR ? i - 1 : i
+    if (buf[i + 1] === LF) return [end, i + 2]
+    if (buf[i + 1] === CR && buf[i + 2] === LF) return [end, i + 3]
+  }
+  return [-1, -1]
+}
+
 /**
  * Accumulates bytes until a complete head; returns the request, or null while incomplete.
  * Throws BadRequest for a head nginx would refuse.
@@ -56,12 +73,7 @@ export class RequestHeadReader {
     // copy: the head may span reads; it is small and bounded
     const buf = this.chunks.length === 1 ? data : Buffer.concat(this.chunks, this.bytes)
     this.chunks = [buf]
-    let end = buf.indexOf('\r\n\r\n')
-    let sep = 4
-    if (end === -1) {
-      end = buf.indexOf('\n\n')
-      sep = 2
-    }
+    const [end, restAt] = headEnd(buf)
     const firstLineEnd = buf.indexOf('\n')
     if ((firstLineEnd === -1 ? buf.length : firstLineEnd) > HTTP_MAX_LINE_BYTES) {
       throw new BadRequest(414, 'request line too long')
@@ -74,7 +86,7 @@ export class RequestHeadReader {
     }
     if (end > HTTP_MAX_HEAD_BYTES) throw new BadRequest(494, 'request header too large')
     const head = buf.toString('latin1', 0, end)
-    const rest = buf.subarray(end + sep)
+    const rest = buf.subarray(restAt)
     this.chunks = []
     this.bytes = 0
     return parseHead(head, rest)
