@@ -23,6 +23,7 @@ import { ChunkReader } from '../../lib/rtmp/chunk-reader.js'
 import { MSG_COMMAND_AMF0, MSG_DATA_AMF0 } from '../../lib/rtmp/constants.js'
 import { FlvReader } from '../../lib/flv/reader.js'
 import { HANDSHAKE_CHALLENGE_BYTES, HANDSHAKE_PACKET_BYTES } from '../../lib/rtmp/handshake.js'
+import { freePort } from '../../test/helpers/node.js'
 import { repoRoot, seedsDir } from './corpus.js'
 
 /** a capture is cut here: the head of a stream (handshake, commands, metadata, headers, a GOP start) */
@@ -78,16 +79,6 @@ class RecordingProxy {
     await fn()
     return this.captures.slice(first)
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  s.listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  await once(s, 'close')
-  return port
 }
 
 /** Run a tool to its end (or kill it after `timeoutMs`); its exit status does not matter here. */

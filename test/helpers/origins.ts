@@ -29,6 +29,18 @@ export function testMediaTags(): FlvTag[] {
   return mediaTags
 }
 
+/** One FLV tag as an origin writes it (written out here, independent of lib/flv/tag.ts). */
+export function flvTagBytes(tag: FlvTag, ts: number): Buffer {
+  const h = Buffer.alloc(11)
+  h[0] = tag.typeId
+  h.writeUIntBE(tag.payload.length, 1, 3)
+  h.writeUIntBE(ts & 0xffffff, 4, 3)
+  h[7] = (ts >>> 24) & 0xff
+  const tail = Buffer.alloc(4)
+  tail.writeUInt32BE(tag.payload.length + 11, 0)
+  return Buffer.concat([h, tag.payload, tail])
+}
+
 /** Pace the test media's tags in real time (after a burst of `burstMs`), looping; returns a stop function. */
 export function paceMedia(send: (tag: FlvTag, timestamp: number) => void, burstMs = 1000): () => void {
   const tags = testMediaTags()
@@ -283,16 +295,7 @@ export const serveFlv: HttpAnswer = (req) => {
     req.socket.write('\r\n')
   }
   chunk(Buffer.from('464c5601050000000900000000', 'hex'))
-  const stop = paceMedia((tag, ts) => {
-    const h = Buffer.alloc(11)
-    h[0] = tag.typeId
-    h.writeUIntBE(tag.payload.length, 1, 3)
-    h.writeUIntBE(ts & 0xffffff, 4, 3)
-    h[7] = (ts >>> 24) & 0xff
-    const tail = Buffer.alloc(4)
-    tail.writeUInt32BE(tag.payload.length + 11, 0)
-    chunk(Buffer.concat([h, tag.payload, tail]))
-  })
+  const stop = paceMedia((tag, ts) => chunk(flvTagBytes(tag, ts)))
   req.socket.on('close', stop)
 }
 

@@ -13,7 +13,7 @@ import { EventEmitter, once } from 'node:events'
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { freePort, startEdge, type EdgeProcess } from '../helpers/node.js'
-import { FakeRtmpOrigin, RecordingHttpServer, paceMedia, type HttpAnswer, type OriginConnection } from '../helpers/origins.js'
+import { FakeRtmpOrigin, RecordingHttpServer, flvTagBytes, paceMedia, type HttpAnswer, type OriginConnection } from '../helpers/origins.js'
 import { mediaCount, playerH, playerR, statuses } from '../helpers/pull-scenarios.js'
 
 /** the edge's rtmp server `timeout 1s`: the read timeout of its pull legs */
@@ -116,16 +116,7 @@ function flvThenSilent(serveMs: number): SilentAnswer {
       silent()
       return
     }
-    const stop = paceMedia((tag, ts) => {
-      const h = Buffer.alloc(11)
-      h[0] = tag.typeId
-      h.writeUIntBE(tag.payload.length, 1, 3)
-      h.writeUIntBE(ts & 0xffffff, 4, 3)
-      h[7] = (ts >>> 24) & 0xff
-      const tail = Buffer.alloc(4)
-      tail.writeUInt32BE(tag.payload.length + 11, 0)
-      socket.write(Buffer.concat([h, tag.payload, tail]))
-    })
+    const stop = paceMedia((tag, ts) => socket.write(flvTagBytes(tag, ts)))
     socket.once('close', stop)
     setTimeout(() => {
       stop()
