@@ -82,7 +82,7 @@ export class Output {
   private maxMessages = 1
   private timeoutMs = 0
   private stuckTimer: NodeJS.Timeout | null = null
-  /** kernelTaken() when output last moved, and when that was (ms since the epoch) */
+  /** kernelTaken() when output last moved, and when that was (performance.now() ms) */
   private taken = 0
   private movedAt = 0
 
@@ -175,7 +175,7 @@ export class Output {
   private watch(): void {
     if (this.stuckTimer !== null || this.timeoutMs <= 0 || this.socket.destroyed || this.socket.writableLength === 0) return
     this.taken = kernelTaken(this.socket)
-    this.movedAt = Date.now()
+    this.movedAt = performance.now()
     this.stuckTimer = setInterval(this.checkStuck, Math.max(1, Math.ceil(this.timeoutMs / STUCK_CHECKS)))
   }
 
@@ -186,7 +186,7 @@ export class Output {
       return
     }
     const taken = kernelTaken(s)
-    const now = Date.now()
+    const now = performance.now()
     if (taken !== this.taken) {
       this.taken = taken
       this.movedAt = now

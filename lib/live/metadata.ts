@@ -33,19 +33,20 @@ const OTHER = { kind: 'other' } as const
  * are not onMetaData, or that do not decode, are 'other' and ignored, as before.
  */
 export function readMetadata(payload: Buffer): MetadataResult {
-  if (payload.length > MAX_METADATA_BYTES) {
-    return { kind: 'refused', reason: `metadata of ${payload.length} bytes refused (over ${MAX_METADATA_BYTES})` }
-  }
   try {
-    let body = payload
     if (payload[0] !== AMF0_STRING) return OTHER
-    let [name, next] = decodeAmf0(payload, 0)
-    if (name === '@setDataFrame') {
+    const [first, next] = decodeAmf0(payload, 0)
+    let body = payload
+    let name = first
+    if (first === '@setDataFrame') {
       if (payload[next] !== AMF0_STRING) return OTHER
       body = payload.subarray(next)
       name = decodeAmf0(body, 0)[0]
     }
     if (name !== 'onMetaData') return OTHER
+    if (payload.length > MAX_METADATA_BYTES) {
+      return { kind: 'refused', reason: `metadata of ${payload.length} bytes refused (over ${MAX_METADATA_BYTES})` }
+    }
     const values = decodeAmf0All(body)
     const o = values[1]
     const object = typeof o === 'object' && o !== null && !Array.isArray(o) && !(o instanceof Date) ? o as AmfObject : {}
