@@ -49,9 +49,10 @@ const CR = 0x0d
  * Where the head ends: the first empty line, ended by LF or CRLF after a line ended the same
  * ways (nginx accepts a bare LF). [end of the last header line, start of what follows], or
  * [-1, -1] while no empty line has arrived. The first one wins, however the bytes were split.
+ * The search starts at `from`: bytes before it were searched already.
  */
-function headEnd(buf: Buffer): [number, number] {
-  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
+function headEnd(buf: Buffer, from: number): [number, number] {
+  for (let i = buf.indexOf(LF, from); i !== -1; i = buf.indexOf(LF, i + 1)) {
     const end = buf[i - 1] === CR ? i - 1 : i
     if (buf[i + 1] === LF) return [end, i + 2]
     if (buf[i + 1] === CR && buf[i + 2] === LF) return [end, i + 3]
@@ -73,7 +74,9 @@ export class RequestHeadReader {
     // copy: the head may span reads; it is small and bounded
     const buf = this.chunks.length === 1 ? data : Buffer.concat(this.chunks, this.bytes)
     this.chunks = [buf]
-    const [end, restAt] = headEnd(buf)
+    // an empty line ending in these bytes starts at most 2 bytes before them: each byte of a
+    // head is searched once, however it trickles in
+    const [end, restAt] = headEnd(buf, Math.max(0, this.bytes - data.length - 2))
     const firstLineEnd = buf.indexOf('\n')
     if ((firstLineEnd === -1 ? buf.length : firstLineEnd) > HTTP_MAX_LINE_BYTES) {
       throw new BadRequest(414, 'request line too long')

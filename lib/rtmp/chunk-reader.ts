@@ -164,13 +164,7 @@ export class ChunkReader {
   private finishHeader(h: Buffer, start: number): void {
     const cs = this.current as ChunkStream
     const at = start + this.basicBytes
-    if (this.fmt <= 2 && cs.received > 0) {
-      // RTMP 5.3.1.2: only type-3 chunks continue a message. A full header in the middle of
-      // one starts a new message (as ffmpeg's reader does); the unfinished one is dropped, so
-      // a length re-announced mid-message can never size a buffer that input does not fill.
-      cs.partial = null
-      cs.received = 0
-    }
+    const { length, typeId } = cs
     if (this.fmt <= 2) {
       let time = h.readUIntBE(at, 3)
       cs.extended = time === EXTENDED_TIMESTAMP
@@ -186,6 +180,14 @@ export class ChunkReader {
       } else {
         cs.delta = time
       }
+    }
+    if (cs.received > 0 && (cs.length !== length || cs.typeId !== typeId)) {
+      // RTMP 5.3.1.2: type-3 chunks continue a message. A full header that keeps its length and
+      // type continues it too, as nginx-rtmp and ffmpeg take it; one that changes them starts a
+      // new message and the unfinished one is dropped (ffmpeg drops it as a size mismatch), so
+      // a re-announced length never sizes a buffer that input does not fill.
+      cs.partial = null
+      cs.received = 0
     }
     if (cs.received === 0) {
       if (this.fmt !== 0) cs.timestamp = (cs.timestamp + cs.delta) >>> 0

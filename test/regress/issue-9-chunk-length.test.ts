@@ -100,3 +100,10 @@ t.test('announced lengths reserve at most 4 × max_message before their bytes ar
   }
   t.ok(err instanceof ProtocolError && err.code === 'ERR_RTMP_MESSAGE', String(err))
 })
+
+t.test('a full header that keeps the length and type continues the message (nginx-rtmp, ffmpeg)', async (t) => {
+  const input = Buffer.concat([header(200), Buffer.alloc(128, 0x55), header(200), Buffer.alloc(72, 0x66)])
+  const got = readWithCanary(input, 20)
+  t.equal(got.length, 1)
+  t.ok(got[0].payload.equals(Buffer.concat([Buffer.alloc(128, 0x55), Buffer.alloc(72, 0x66)])), 'one message of both chunks')
+})
