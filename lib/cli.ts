@@ -225,7 +225,7 @@ function start(load: LoadOptions, io: CliIo): number | null {
     }
     warnUnimplemented(next.unimplemented)
     try {
-      await node.reload(next.tree)
+      if (!await node.reload(next.tree)) return // stopping: nothing applied
     } catch (err) {
       log.log('emerg', systemFailure(err as NodeJS.ErrnoException))
       return
@@ -239,7 +239,10 @@ function start(load: LoadOptions, io: CliIo): number | null {
     log.notice('reconfigured')
   }
   const runReload = (): void => {
-    if (stopping) return
+    if (stopping) {
+      log.notice('shutting down, the reload is ignored')
+      return
+    }
     if (reloading || !started) {
       reloadAgain = true
       return
@@ -255,16 +258,27 @@ function start(load: LoadOptions, io: CliIo): number | null {
       }
     })
   }
+  // QUIT again while quitting changes nothing; TERM or INT after QUIT ends it fast.
+  let stoppingFast = false
   const stop = (signal: string, graceful: boolean): void => {
     log.notice(`signal ${signal} received, ${graceful ? 'shutting down gracefully' : 'exiting'}`)
+    if (stoppingFast || (stopping && graceful)) return
+    stoppingFast = !graceful
+    if (!stopping && started) {
+      try {
+        rmSync(tree.pidPath, { force: true })
+      } catch (err) {
+        log.log('alert', `unlink() "${tree.pidPath}" failed ${errnoText(err)}`)
+      }
+    }
     stopping = true
-    if (started) rmSync(tree.pidPath, { force: true })
     void (graceful ? node.quit() : node.stop()).then(() => { if (!graceful) log.close() })
   }
-  // Every signal nginx knows has its handler before the node starts: none kills it by accident.
-  process.once('SIGTERM', () => stop('SIGTERM', false))
-  process.once('SIGINT', () => stop('SIGINT', false))
-  process.once('SIGQUIT', () => stop('SIGQUIT', true))
+  // Every signal nginx knows has its handler before the node starts, for as long as it runs:
+  // none kills it by accident, however often it comes.
+  process.on('SIGTERM', () => stop('SIGTERM', false))
+  process.on('SIGINT', () => stop('SIGINT', false))
+  process.on('SIGQUIT', () => stop('SIGQUIT', true))
   process.on('SIGHUP', () => {
     log.notice('signal SIGHUP received, reconfiguring')
     runReload()

@@ -6,6 +6,7 @@ import { createSecureContext, createServer as createTlsServer, type Server as Tl
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
 import { Hub, streamKey } from './live/hub.js'
+import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
 import type { FlvContext } from './http/flv-live.js'
@@ -45,7 +46,7 @@ export class EdgeNode {
       liveOptions: (server, app) => liveOptions(server, app, serverName),
       streamKey,
       pull: (stream, app, server, player) => pullIfNeeded(this.relayContext, stream, app, server, player),
-      appExists: (serverId, app) => appExists(this.tree, serverId, app),
+      currentApp: (listen, domain, app) => currentApp(this.tree, listen, domain, app),
     }
     this.flvContext = this.newFlvContext()
   }
@@ -65,21 +66,28 @@ export class EdgeNode {
    * listeners are opened and closed as it says, and live streams, players and pulls go on; a
    * stream whose application no longer exists is ended. What can fail (binding new listeners,
    * TLS certificates, log files) is done first: on a failure it rejects and nothing changed.
+   * Resolves false when the node began stopping meanwhile (nothing was applied).
    */
-  async reload(tree: MainConf): Promise<void> {
-    if (this.stopping) return
+  async reload(tree: MainConf): Promise<boolean> {
+    if (this.stopping) return false
     for (const [address, l] of httpListeners(tree.http?.servers ?? [])) {
       const open = this.httpListening.get(address.text)
       if (open !== undefined && open.scheme !== l.scheme) throw new Error(`listen ${address.text}: changing ${open.scheme} to ${l.scheme} needs a restart`)
     }
     const opened = await this.bindNew(tree)
+    const secure = new Map<string, TlsFiles>()
     try {
+      if (this.stopping) throw new Error('stopping')
       for (const [address, l] of httpListeners(tree.http?.servers ?? [])) {
-        if (l.scheme === 'https' && this.httpListening.has(address.text)) createSecureContext(tlsOptions(l.defaultServer))
+        if (l.scheme !== 'https' || !this.httpListening.has(address.text)) continue
+        const files = tlsOptions(l.defaultServer)
+        createSecureContext(files)
+        secure.set(address.text, files)
       }
       this.log.configure(tree.errorLogs)
     } catch (err) {
       for (const entry of opened) entry.server.close()
+      if (this.stopping) return false
       throw err
     }
     this.tree = tree
@@ -96,7 +104,8 @@ export class EdgeNode {
     for (const [key, l] of this.rtmpListening) l.listener = rtmpWanted.get(key) as RtmpListener
     for (const [key, l] of this.httpListening) {
       l.listener = httpWanted.get(key) as HttpListener
-      if (l.scheme === 'https') (l.server as TlsServer).setSecureContext(tlsOptions(l.listener.defaultServer))
+      const files = secure.get(key)
+      if (files !== undefined) (l.server as TlsServer).setSecureContext(files)
     }
     this.adopt(opened)
     for (const stream of [...this.hub.all()]) {
@@ -105,6 +114,7 @@ export class EdgeNode {
         stream.end('application removed by reload')
       }
     }
+    return true
   }
 
   /** Bind the listeners `tree` has and this node does not; on a failure, close them all and reject. */
@@ -158,7 +168,6 @@ export class EdgeNode {
       }
       if (entry.scheme === 'rtmp') this.rtmpListening.set(entry.address.text, entry as Listening<RtmpListener>)
       else this.httpListening.set(entry.address.text, entry as Listening<HttpListener>)
-      entry.server.on('error', (err) => this.log.error(`listener ${entry.address.text}: ${err.message}`))
       this.log.notice(`${entry.scheme} listening on ${entry.address.text}`)
     }
   }
@@ -183,6 +192,8 @@ export class EdgeNode {
       server.once('error', reject)
       const done = (): void => {
         server.off('error', reject)
+        // accept errors (EMFILE ...) from now on are logged, never thrown
+        server.on('error', (err) => this.log.error(`listener ${address.text}: ${err.message}`))
         resolve()
       }
       if (address.unixPath !== null) server.listen(address.unixPath, done)
@@ -231,16 +242,31 @@ function relayContext(tree: MainConf, log: Logger, hub: Hub): RelayContext {
   }
 }
 
-function tlsOptions(server: HttpServerConf): { cert: Buffer, key: Buffer } {
+interface TlsFiles {
+  readonly cert: Buffer
+  readonly key: Buffer
+}
+
+function tlsOptions(server: HttpServerConf): TlsFiles {
   return { cert: readFileSync(server.sslCertificate as string), key: readFileSync(server.sslCertificateKey ?? server.sslCertificate as string) }
 }
 
-/** An application of this name (or `application *`) is on a server with this serverid. */
+/** The application a connect to `app` on the rtmp listener `listen` for `domain` finds in `tree`. */
+function currentApp(tree: MainConf, listen: string, domain: string, app: string): AppConf | null {
+  const l = tree.rtmp?.listeners.find((x) => x.address.text === listen)
+  if (l === undefined) return null
+  const server = selectServer(l.servers, l.defaultServer, domain)
+  return server.applications.find((a) => a.name === app) ?? server.starApplication
+}
+
+/**
+ * A stream's application is still there: a server with its serverid has the application of
+ * that configured name (`*` included) or an `application *` that would take its players.
+ */
 function appExists(tree: MainConf, serverId: string, application: string): boolean {
   for (const l of tree.rtmp?.listeners ?? []) {
     for (const s of l.servers) {
-      if (s.serverId !== serverId) continue
-      if (application === '*' ? s.starApplication !== null : s.applications.some((a) => a.name === application)) return true
+      if (s.serverId === serverId && (s.starApplication !== null || s.applications.some((a) => a.name === application))) return true
     }
   }
   return false

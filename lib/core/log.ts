@@ -44,9 +44,13 @@ export class Logger {
   private targets: OpenTarget[] = []
   /** the most verbose level any target accepts: cheaper checks before formatting */
   private maxRank = -1
+  /** lines a log file or stderr did not take (ENOSPC, EIO, EPIPE ...), for the stats of issue 12 */
+  lost = 0
 
   constructor(targets: readonly LogTarget[]) {
     this.configure(targets)
+    // stderr whose reader went away (EPIPE) loses lines, never the node
+    process.stderr.on('error', () => { this.lost++ })
   }
 
   /**
@@ -111,8 +115,17 @@ export class Logger {
     line += '\n'
     for (const t of this.targets) {
       if (rank > t.rank) continue
-      if (t.fd === null) process.stderr.write(line)
-      else writeSync(t.fd, line)
+      if (t.fd === null) {
+        process.stderr.write(line)
+        continue
+      }
+      try {
+        writeSync(t.fd, line)
+      } catch (err) {
+        // a full or failing disk loses log lines, never the node (nginx ignores write errors too)
+        if ((err as NodeJS.ErrnoException).code === undefined) throw err
+        this.lost++
+      }
     }
   }
 

@@ -28,8 +28,11 @@ export interface FlvContext {
   streamKey(serverId: string, app: string, name: string): string
   /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
   pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
-  /** the application (`*` for `application *`) is still configured: a reload may have removed it */
-  appExists(serverId: string, app: string): boolean
+  /**
+   * The application a connect to `app` on the rtmp listener `listen` (its address text) for
+   * `domain` finds in the configuration now: a reload may have changed or removed it.
+   */
+  currentApp(listen: string, domain: string, app: string): AppConf | null
 }
 
 /** Longest stream name PingOS accepts in an HTTP-FLV URL (§8.2). */
@@ -101,10 +104,10 @@ export class FlvLiveSession implements Sink {
       return
     }
     const server = selectServer(listener.servers, listener.defaultServer, host)
-    const app = server.applications.find((a) => a.name === url.app) ?? server.starApplication
+    // the application as configured now, also for a keep-alive connection made before a reload
+    const app = ctx.currentApp(listener.address.text, host, url.app)
     const logName = { ...this.logCtx, app: url.app, name: url.name }
-    // an application a reload removed is gone for a keep-alive connection made before it too
-    if (app === null || !ctx.appExists(server.serverId, app.name)) {
+    if (app === null) {
       this.refuse(404, `flv: no application "${url.app}"`, logName)
       return
     }

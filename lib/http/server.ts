@@ -1,7 +1,7 @@
 // The http{} block: one connection object per socket, requests parsed with nginx's limits,
 // routed to a server by Host and to a location as nginx matches them, then handed to the
 // location's handler: flv_live, static files, or 404 for handlers edge does not implement.
-import { createReadStream, statSync, type Stats } from 'node:fs'
+import { createReadStream, statSync, type ReadStream, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join, normalize, posix } from 'node:path'
 import type { AddHeader, HttpServerConf, LocationConf } from '../conf/tree.js'
@@ -57,6 +57,8 @@ export class HttpConnection {
   /** the connection will close after this response: further input is ignored */
   private ending = false
   private closed = false
+  /** the static file being sent, while it is */
+  private body: ReadStream | null = null
   readonly peer: string
   readonly logCtx: LogContext
 
@@ -130,9 +132,10 @@ export class HttpConnection {
   done(keepOpen: boolean): void {
     if (!keepOpen) {
       this.ending = true
-      this.socket.end()
-      // a client that never closes its side must not hold the connection (worker_connections)
-      this.arm(HTTP_LINGERING_TIMEOUT_MS)
+      // what is still queued must leave within send_timeout; then a client that never closes
+      // its side may hold the connection for lingering_timeout, not for ever (worker_connections)
+      this.arm(HTTP_SEND_TIMEOUT_MS)
+      this.socket.end(() => { if (!this.closed) this.arm(HTTP_LINGERING_TIMEOUT_MS) })
       return
     }
     this.busy = false
@@ -216,12 +219,15 @@ export class HttpConnection {
       return
     }
     const stream = createReadStream(file)
+    this.body = stream
     // the file is read only as fast as the socket drains: a read is progress
     this.arm(HTTP_SEND_TIMEOUT_MS)
     stream.on('data', () => this.timer?.refresh())
     stream.on('error', () => this.close())
-    stream.on('end', () => this.done(keep))
-    this.socket.once('close', () => stream.destroy()) // the file's descriptor goes with the connection
+    stream.on('end', () => {
+      this.body = null
+      this.done(keep)
+    })
     stream.pipe(this.socket, { end: false })
   }
 
@@ -235,6 +241,8 @@ export class HttpConnection {
     if (this.closed) return
     this.closed = true
     if (this.timer !== null) clearTimeout(this.timer)
+    this.body?.destroy() // the file's descriptor goes with the connection
+    this.body = null
     this.socket.destroy()
   }
 }

@@ -41,8 +41,11 @@ export interface RtmpContext {
   streamKey(serverId: string, app: string, name: string): string
   /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
   pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
-  /** the application (`*` for `application *`) is still configured: a reload may have removed it */
-  appExists(serverId: string, app: string): boolean
+  /**
+   * The application a connect to `app` on the rtmp listener `listen` (its address text) for
+   * `domain` finds in the configuration now: a reload may have changed or removed it.
+   */
+  currentApp(listen: string, domain: string, app: string): AppConf | null
 }
 
 /** The app and domain a connect names, normalised as PingOS does (§1.9). */
@@ -90,7 +93,6 @@ export class RtmpServerSession implements Sink {
   private readonly reader: ChunkReader
   private readonly out: Output
   private server: RtmpServerConf
-  private app: AppConf | null = null
   private target: ConnectTarget | null = null
   private connectInfo: ConnectInfo | null = null
   private stream: LiveStream | null = null
@@ -257,7 +259,6 @@ export class RtmpServerSession implements Sink {
       return
     }
     this.server = server
-    this.app = app
     this.target = target
     this.connectInfo = info
     this.phase = Phase.Connected
@@ -277,10 +278,12 @@ export class RtmpServerSession implements Sink {
   }
 
   private onPublish(cmd: Command): void {
-    const app = this.app as AppConf
     if (this.stream !== null) return
-    if (!this.ctx.appExists(this.server.serverId, app.name)) {
-      this.close(`application "${app.name}" was removed by a reload`, 'info')
+    // the application as configured now: a reload since connect may have changed or removed it
+    const target = this.target as ConnectTarget
+    const app = this.ctx.currentApp(this.listener.address.text, target.domain, target.app)
+    if (app === null) {
+      this.close(`application "${target.app}" was removed by a reload`, 'info')
       return
     }
     const { name, args } = splitStreamName(cmd.args[0])
@@ -303,10 +306,12 @@ export class RtmpServerSession implements Sink {
   }
 
   private onPlay(cmd: Command): void {
-    const app = this.app as AppConf
     if (this.stream !== null) return
-    if (!this.ctx.appExists(this.server.serverId, app.name)) {
-      this.close(`application "${app.name}" was removed by a reload`, 'info')
+    // the application as configured now: a reload since connect may have changed or removed it
+    const target = this.target as ConnectTarget
+    const app = this.ctx.currentApp(this.listener.address.text, target.domain, target.app)
+    if (app === null) {
+      this.close(`application "${target.app}" was removed by a reload`, 'info')
       return
     }
     const { name, args } = splitStreamName(cmd.args[0])

@@ -35,6 +35,7 @@ import { Outcome } from '../outcome.js'
 import type { Target } from '../target.js'
 import { treeFromText } from '../tree.js'
 import { HANDSHAKE_BYTES, chunkFields, reformedHeaders } from './chunk.js'
+import { selectServer } from '../../../lib/core/vhost.js'
 
 /**
  * The node: `live` as ffmpeg publishes to it (GOP cache, metadata rebuilt: meta on), `copy`
@@ -173,7 +174,10 @@ export function sessionTarget(): Target {
         liveOptions: (server, app) => liveOptions(server, app, 'edge-fuzz'),
         streamKey,
         pull: () => {}, // no pull or on_pull in this node: the relay stage would do nothing
-        appExists: () => true,
+        currentApp: (_listen, domain, app) => {
+          const server = selectServer(listener.servers, listener.defaultServer, domain)
+          return server.applications.find((a) => a.name === app) ?? server.starApplication
+        },
       }
       const socket = new StandInSocket()
       const session = new RtmpServerSession(socket as unknown as Socket, listener, ctx)
