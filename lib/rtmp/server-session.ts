@@ -166,6 +166,8 @@ export class RtmpServerSession implements Sink {
   }
 
   private onMessage(m: ChunkMessage): void {
+    // closed by an earlier message of the same read: the rest of that read is not acted on
+    if (this.phase === Phase.Closed) return
     switch (m.typeId) {
       case MSG_AUDIO:
       case MSG_VIDEO:
