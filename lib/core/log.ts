@@ -49,8 +49,7 @@ export class Logger {
 
   constructor(targets: readonly LogTarget[]) {
     this.configure(targets)
-    // stderr whose reader went away (EPIPE) loses lines, never the node
-    process.stderr.on('error', () => { this.lost++ })
+    watchStderr()
   }
 
   /**
@@ -116,7 +115,8 @@ export class Logger {
     for (const t of this.targets) {
       if (rank > t.rank) continue
       if (t.fd === null) {
-        process.stderr.write(line)
+        if (stderrFailed) this.lost++
+        else process.stderr.write(line)
         continue
       }
       try {
@@ -145,4 +145,14 @@ function openLog(path: string): number | null {
 
 function closeLogs(targets: readonly OpenTarget[]): void {
   for (const t of targets) if (t.fd !== null) closeSync(t.fd)
+}
+
+/** stderr's reader went away (EPIPE): its lines are lost, never the node */
+let stderrFailed = false
+let stderrWatched = false
+
+function watchStderr(): void {
+  if (stderrWatched) return
+  stderrWatched = true
+  process.stderr.on('error', () => { stderrFailed = true })
 }
