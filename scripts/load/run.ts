@@ -172,7 +172,7 @@ async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProces
     `load_module ${NGINX_RTMP_MODULE};`,
     `error_log ${join(dir, 'nginx-error.log')} warn;`,
     'worker_rlimit_nofile 20000;',
-    'events { worker_connections 16000; }',
+    WORKER_CONNECTIONS,
     `rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; } } }`,
     '',
   ].join('\n'))
@@ -182,11 +182,14 @@ async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProces
   return { proc, rtmpPort }
 }
 
+/** every server of the run may hold the largest step (nginx and edge refuse past worker_connections) */
+const WORKER_CONNECTIONS = 'events { worker_connections 16000; }'
+
 /** edge as shipped for an edge node: a 1 s GOP cache, HTTP-FLV on /live, optionally a static pull */
 async function startEdge(dir: string, pull: string): Promise<{ proc: ChildProcess, rtmpPort: number, httpPort: number }> {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()]
   const conf = join(dir, 'edge.conf')
-  writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\nevents {}\n` +
+  writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\n${WORKER_CONNECTIONS}\n` +
     `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s;${mergeTime === '' ? '' : ` merge_time ${mergeTime}ms;`}` +
     `${pull === '' ? '' : ` pull ${pull};`} } } }\n` +
     `http { server { listen ${httpPort}; location /live { flv_live ${rtmpPort}; } } }\n`)

@@ -205,7 +205,7 @@ interface FdReturn {
 
 function nodeConf(dir: string, name: string, level: string, body: string): string {
   const file = join(dir, `${name}.conf`)
-  writeFileSync(file, `daemon off;\nerror_log ${join(dir, `${name}.log`)} ${level};\npid ${join(dir, `${name}.pid`)};\nevents {}\n${body}`)
+  writeFileSync(file, `daemon off;\nerror_log ${join(dir, `${name}.log`)} ${level};\npid ${join(dir, `${name}.pid`)};\nevents { worker_connections 16000; }\n${body}`)
   return file
 }
 
