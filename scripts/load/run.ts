@@ -165,6 +165,9 @@ function nginxMissing(): string | false {
   return absent.length === 0 ? false : `not installed: ${absent.join(', ')}`
 }
 
+/** every server of the run may hold the largest step (nginx and edge refuse past worker_connections) */
+const WORKER_CONNECTIONS = 'events { worker_connections 16000; }'
+
 async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProcess, rtmpPort: number }> {
   const rtmpPort = await freePort()
   writeFileSync(join(dir, 'nginx.conf'), [
@@ -181,9 +184,6 @@ async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProces
   await waitForPort(rtmpPort, proc, 'nginx-rtmp')
   return { proc, rtmpPort }
 }
-
-/** every server of the run may hold the largest step (nginx and edge refuse past worker_connections) */
-const WORKER_CONNECTIONS = 'events { worker_connections 16000; }'
 
 /** edge as shipped for an edge node: a 1 s GOP cache, HTTP-FLV on /live, optionally a static pull */
 async function startEdge(dir: string, pull: string): Promise<{ proc: ChildProcess, rtmpPort: number, httpPort: number }> {
