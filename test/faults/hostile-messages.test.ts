@@ -9,17 +9,13 @@
 //   - once the subtest's clients are gone, the edge holds exactly the descriptors it held
 //     before, and its RSS is within 20 MiB of the baseline (50 MiB at the peak for the DAG).
 //
-// Two subtests are regression tests for bugs being fixed on main at the time of writing; they
-// fail until the fix lands:
-//   - "a chunk stream re-announcing a shorter length mid-message": edge hands players the
+// Three subtests are regression tests of issue 9 (each failed before its fix):
+//   - "a chunk stream re-announcing a shorter length mid-message": edge handed players the
 //     whole buffer it allocated for the first, longer length, uninitialised bytes included;
-//   - "@setDataFrame whose AMF0 references form a deep DAG": re-encoding the metadata expands
-//     the DAG (2^20 copies of its leaf), blocking the node and growing its memory.
-// A third fails today for a bug found while writing it (not yet filed):
-//   - "@setDataFrame with an AMF3 object key over 65,535 bytes": the metadata is re-encoded as
-//     AMF0, whose encoder throws a RangeError for the long name; it is not a ProtocolError, so
-//     the publisher is closed with an [alert] "internal error" and a stack trace instead of
-//     one [error] line (or the metadata being ignored).
+//   - "@setDataFrame whose AMF0 references form a deep DAG": re-encoding the metadata expanded
+//     the DAG (2^20 copies of its leaf), blocking the node and growing its memory;
+//   - "@setDataFrame with an AMF3 object key over 65,535 bytes": the AMF0 re-encoding threw a
+//     RangeError, and the publisher was closed with an [alert] "internal error".
 import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/rtmp/constants.js'
@@ -315,9 +311,9 @@ t.test(`a publisher announces a ${RTMP_MAX_DECLARED_LENGTH}-byte message (16 MiB
   noInternalError(t)
 })
 
-// Known bug (being fixed on main): ChunkReader sizes a message's buffer from the first header
-// and emits it when `received` reaches the length of a later, shorter header, so the tail of
-// that buffer, never written, reaches every player. Fails until the fix lands.
+// Issue 9: ChunkReader sized a message's buffer from the first header and emitted it when
+// `received` reached the length of a later, shorter header, so the tail of that buffer, never
+// written, reached every player.
 for (const [first, second] of [[1000, 200], [200_000, 300]] as const) {
   t.test(`a chunk stream re-announces a shorter length mid-message (${first} → ${second} bytes): players get only bytes the publisher sent`, async (t) => {
     const { base, fds } = baseline(node.edge)
@@ -362,11 +358,10 @@ for (const [first, second] of [[1000, 200], [200_000, 300]] as const) {
   })
 }
 
-// Known bug (being fixed on main): a reference to an AMF0 object is kept as the same object
-// when decoded, and the metadata is re-encoded; when that object's index in the re-encoding is
-// over 0xFFFF (here because the 65,536 AMF3 objects before it count there, and not in the AMF0
-// reference table of the input), it is written out whole at every reference: 2^20 copies.
-// Fails until the fix lands.
+// Issue 9: a reference to an AMF0 object is kept as the same object when decoded, and the
+// metadata was re-encoded; when that object's index in the re-encoding was over 0xFFFF (here
+// because the 65,536 AMF3 objects before it count there, and not in the AMF0 reference table
+// of the input), it was written out whole at every reference: 2^20 copies.
 t.test('@setDataFrame whose AMF0 references form a deep DAG (~260 KB in, 2^20 expansion)', { timeout: 90_000 }, async (t) => {
   const { base, fds } = baseline(node.edge)
   const s = await scripted(t, 'dag')
@@ -413,8 +408,8 @@ t.test('@setDataFrame whose AMF0 references form a deep DAG (~260 KB in, 2^20 ex
   noInternalError(t)
 })
 
-// Found while writing this test: fails today with an [alert] internal error (RangeError from
-// the AMF0 encoder in stripSetDataFrame).
+// Issue 9 (found while writing this test): it failed with an [alert] internal error (a
+// RangeError from the AMF0 encoder re-encoding the metadata).
 t.test('@setDataFrame with an AMF3 object key over 65,535 bytes', async (t) => {
   const { base, fds } = baseline(node.edge)
   const s = await scripted(t, 'longkey')

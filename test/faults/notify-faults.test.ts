@@ -11,13 +11,13 @@
 //   - once the player has left, every connection to the notify server is closed, the edge
 //     holds exactly the descriptors it held before, and its RSS is within 20 MiB of what it was.
 //
-// The garbage subtest fails today for a bug found while writing it (not yet filed): the
-// notify client logs the first line of a bad answer as it came (`on_pull: no answer: bad
-// status line "<bytes>"`), control characters and a bare LF included, so a notify server can
-// break a log entry in two or forge whole log lines.
+// The garbage subtest guards a bug found while writing it (fixed in issue 9): the log wrote
+// the first line of a bad answer as it came (`on_pull: no answer: bad status line "<bytes>"`),
+// control characters and a bare LF included, so a notify server could break a log entry in
+// two or forge whole log lines.
 import t, { type Test } from 'tap'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/rtmp/constants.js'
-import { ScriptedServer, type Script, type ScriptedConnection } from '../helpers/fault-origins.js'
+import { ScriptedServer, startScripted, type Script, type ScriptedConnection } from '../helpers/fault-origins.js'
 import { startLiveEdge, type LiveEdge } from '../helpers/node.js'
 import { statuses } from '../helpers/pull-scenarios.js'
 import { RtmpTestClient } from '../helpers/rtmp-client.js'
@@ -68,16 +68,13 @@ type NotifyName = keyof typeof notifyServers
 
 let node: LiveEdge
 let witness: Witness
-const servers = {} as Record<NotifyName, ScriptedServer>
+let servers: Record<NotifyName, ScriptedServer>
 
 t.before(async () => {
-  for (const name of Object.keys(notifyServers) as NotifyName[]) {
-    servers[name] = await ScriptedServer.start(notifyServers[name])
-    t.teardown(() => servers[name].stop())
-  }
-  const apps = (Object.keys(notifyServers) as NotifyName[])
-    .map((name) => `application ${name} { live on; on_pull http://127.0.0.1:${servers[name].port}/pull timeout=${NOTIFY_TIMEOUT_MS / 1000}s; }`)
-    .join('\n        ')
+  const started = await startScripted(t, notifyServers,
+    (name, port) => `application ${name} { live on; on_pull http://127.0.0.1:${port}/pull timeout=${NOTIFY_TIMEOUT_MS / 1000}s; }`)
+  servers = started.servers
+  const apps = started.apps
   node = await startLiveEdge(t, {
     server: `timeout 2s;\n        relay_reconnect ${NOTIFY_TIMEOUT_MS / 1000}s;\n        ${apps}`,
     flv: { '/flv': '' },

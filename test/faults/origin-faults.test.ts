@@ -10,13 +10,12 @@
 //   - once the player has left, every connection to the origin is closed, the edge holds
 //     exactly the descriptors it held before, and its RSS is within 20 MiB of what it was.
 //
-// "origin goes silent after Play.Start" is a regression test for a bug being fixed on another
-// branch at the time of writing: a pull leg that has received Play.Start has no read timeout,
-// so an origin that stops sending holds it (and its players) forever. It fails until the fix
-// lands.
+// "origin goes silent after Play.Start" is a regression test of issue 9: a pull leg that had
+// received Play.Start had no read timeout, so an origin that stopped sending held it (and its
+// players) forever.
 import t, { type Test } from 'tap'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/rtmp/constants.js'
-import { ScriptedServer, rtmpOrigin, trickle, type ScriptedConnection } from '../helpers/fault-origins.js'
+import { ScriptedServer, rtmpOrigin, startScripted, trickle, type ScriptedConnection } from '../helpers/fault-origins.js'
 import { startLiveEdge, type LiveEdge } from '../helpers/node.js'
 import { isUserControl } from '../helpers/pull-scenarios.js'
 import { RtmpTestClient } from '../helpers/rtmp-client.js'
@@ -59,16 +58,12 @@ type OriginName = keyof typeof origins
 
 let node: LiveEdge
 let witness: Witness
-const servers = {} as Record<OriginName, ScriptedServer>
+let servers: Record<OriginName, ScriptedServer>
 
 t.before(async () => {
-  for (const name of Object.keys(origins) as OriginName[]) {
-    servers[name] = await ScriptedServer.start(origins[name])
-    t.teardown(() => servers[name].stop())
-  }
-  const apps = (Object.keys(origins) as OriginName[])
-    .map((name) => `application ${name} { live on; pull rtmp://127.0.0.1:${servers[name].port}/live; }`)
-    .join('\n        ')
+  const started = await startScripted(t, origins, (name, port) => `application ${name} { live on; pull rtmp://127.0.0.1:${port}/live; }`)
+  servers = started.servers
+  const apps = started.apps
   node = await startLiveEdge(t, {
     server: `timeout ${TIMEOUT_MS / 1000}s;\n        relay_reconnect ${TIMEOUT_MS / 1000}s;\n        ${apps}`,
     flv: { '/flv': '' },
@@ -170,7 +165,6 @@ t.test('the origin completes the handshake, then says nothing: dropped at relay_
   await finish(t, 'silent', p, from, base)
 })
 
-// Known bug (being fixed on another branch): no read timeout once the leg plays. Fails until then.
 t.test('the origin goes silent after Play.Start and a second of media: dropped after `timeout`, retried', async (t) => {
   const base = baseline(node.edge)
   const origin = servers.stall

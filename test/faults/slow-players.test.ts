@@ -26,10 +26,10 @@
 // for that player: after that the kernel takes at most a few bytes more (window probes), which
 // is not the output moving. The cut is the moment the edge's log line reaches the test.
 //
-// Known bug (being fixed on main): the write timer compares socket.bytesWritten, which counts
-// the bytes Node still holds as well as those the kernel took, so a player whose queue keeps
-// growing after the kernel is full is only cut up to twice `timeout` after that (about 6 s
-// here). The upper bound of `timeout` + 1.5 s fails until the fix lands.
+// Issue 9: the write timer compared socket.bytesWritten, which counts the bytes Node still
+// holds as well as those the kernel took, so a player whose queue kept growing after the
+// kernel was full was cut up to twice `timeout` after that (about 6 s here). The upper bound
+// of `timeout` + 1.5 s failed before the fix.
 import { EventEmitter, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'

@@ -32,6 +32,24 @@ export interface ScriptedConnection {
 export type Script = (conn: ScriptedConnection, server: ScriptedServer) => void
 
 /** A TCP server on 127.0.0.1 that hands every connection to `script` and keeps a record of it. */
+/**
+ * One ScriptedServer per named script, stopped in t's teardown, and the `application` lines
+ * that point an edge at them (`app(name, port)` writes one).
+ */
+export async function startScripted<N extends string>(
+  t: { teardown(fn: () => void): void },
+  scripts: Readonly<Record<N, Script>>,
+  app: (name: N, port: number) => string,
+): Promise<{ servers: Record<N, ScriptedServer>, apps: string }> {
+  const servers = {} as Record<N, ScriptedServer>
+  for (const name of Object.keys(scripts) as N[]) {
+    servers[name] = await ScriptedServer.start(scripts[name])
+    t.teardown(() => servers[name].stop())
+  }
+  const apps = (Object.keys(scripts) as N[]).map((name) => app(name, servers[name].port)).join('\n        ')
+  return { servers, apps }
+}
+
 export class ScriptedServer extends EventEmitter {
   readonly connections: ScriptedConnection[] = []
   /** timers the scripts started, cleared at stop() */
