@@ -5,14 +5,18 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
-import { Hub, streamKey } from './live/hub.js'
+import { Hub } from './live/hub.js'
 import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
+import { LiveStages, type PlayRequest, type PublishRequest } from './live/stages.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
 import type { FlvContext } from './http/flv-live.js'
 import { HostResolver } from './core/resolve.js'
 import { WriteMergers } from './core/output.js'
-import { pullIfNeeded, type RelayContext } from './relay/pull.js'
+import { NotifyClient } from './notify/client.js'
+import { Notifier, onMetaStage, onPlayOrPublishStage, onStreamStage, processNotifications } from './notify/stages.js'
+import { pullStage, type RelayContext } from './relay/pull.js'
+import { accessStage, type Stage } from './stages.js'
 import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
 
@@ -35,20 +39,84 @@ export class EdgeNode {
   private readonly rtmpContext: RtmpContext
   private flvContext: FlvContext
   private relayContext: RelayContext
+  /** one client for every notification and on_pull callout */
+  private readonly notify: Notifier
+  private readonly live: LiveStages
+  /** relay.pull, reading the relay context current when a pull starts */
+  private readonly pull = pullStage(() => this.relayContext)
+  /** the pipelines of each application of the current tree, composed at start and at reload */
+  private pipelines = new Map<AppConf, Pipelines>()
+  private stopProcessNotifications: (() => void) | null = null
 
   constructor(private tree: MainConf, private readonly log: Logger, private readonly serverName: string) {
-    this.relayContext = relayContext(tree, log, this.hub)
+    this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
+    this.relayContext = relayContext(tree, log, this.hub, this.notify)
+    this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
+    this.pipelines = this.compose(tree)
     this.rtmpContext = {
-      hub: this.hub,
       log,
       mergers: new WriteMergers(),
       nextSessionId: () => ++this.sessionCounter,
-      liveOptions: (server, app) => liveOptions(server, app, serverName),
-      streamKey,
-      pull: (stream, app, server, player) => pullIfNeeded(this.relayContext, stream, app, server, player),
+      play: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).play, outcome)),
+      publish: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).publish, outcome)),
       currentApp: (listen, domain, app) => currentApp(this.tree, listen, domain, app),
     }
     this.flvContext = this.newFlvContext()
+  }
+
+  /** The pipelines of every application of `tree`, composed once (at start and at reload). */
+  private compose(tree: MainConf): Map<AppConf, Pipelines> {
+    const out = new Map<AppConf, Pipelines>()
+    for (const server of tree.rtmp?.servers ?? []) {
+      for (const app of server.starApplication === null ? server.applications : [...server.applications, server.starApplication]) {
+        out.set(app, this.composeApp(app))
+      }
+    }
+    return out
+  }
+
+  /**
+   * An application's play and publish pipelines (DESIGN.md, pingos-behaviour.md §0): a stage is
+   * in them only when the application's configuration asks for it.
+   */
+  private composeApp(app: AppConf): Pipelines {
+    const n = this.notify
+    const { play, publish, stream, meta } = app.notify
+    return {
+      play: stages<PlayRequest>(
+        app.access.length > 0 && accessStage,
+        this.live.enter,
+        stream !== null && onStreamStage(n, stream),
+        play !== null && onPlayOrPublishStage(n, play),
+        (app.notify.pull !== null || app.pull !== null) && this.pull,
+        this.live.play,
+      ),
+      publish: stages<PublishRequest>(
+        app.access.length > 0 && accessStage,
+        this.live.enter,
+        stream !== null && onStreamStage(n, stream),
+        publish !== null && onPlayOrPublishStage(n, publish),
+        this.live.publish,
+        meta.length > 0 && onMetaStage(n, meta),
+      ),
+    }
+  }
+
+  private pipelinesOf(app: AppConf): Pipelines {
+    let p = this.pipelines.get(app)
+    if (p === undefined) {
+      p = this.composeApp(app)
+      this.pipelines.set(app, p)
+    }
+    return p
+  }
+
+  /** A stage that throws is a bug: logged, and only that request ends. */
+  private guard(req: PlayRequest | PublishRequest, running: Promise<void>): void {
+    running.catch((err: unknown) => {
+      this.log.log('alert', `${req.action} pipeline: internal error: ${(err as Error).stack ?? String(err)}`, { session: req.info.clientId })
+      req.close()
+    })
   }
 
   private newFlvContext(): FlvContext {
@@ -59,6 +127,7 @@ export class EdgeNode {
   async start(): Promise<void> {
     const opened = await this.bindNew(this.tree)
     this.adopt(opened)
+    if (!this.stopping) this.stopProcessNotifications = processNotifications(this.notify, this.tree.rtmp)
   }
 
   /**
@@ -91,8 +160,13 @@ export class EdgeNode {
       throw err
     }
     this.tree = tree
-    this.relayContext = relayContext(tree, this.log, this.hub)
+    this.notify.client.resolver = resolverOf(tree)
+    this.relayContext = relayContext(tree, this.log, this.hub, this.notify)
+    this.pipelines = this.compose(tree)
     this.flvContext = this.newFlvContext()
+    // a reload starts new worker processes in nginx: init_process and init_master again
+    this.stopProcessNotifications?.()
+    this.stopProcessNotifications = processNotifications(this.notify, tree.rtmp)
     const rtmpWanted = new Map((tree.rtmp?.listeners ?? []).map((l) => [l.address.text, l]))
     const httpWanted = new Map([...httpListeners(tree.http?.servers ?? [])].map(([a, l]) => [a.text, l]))
     // connections accepted on a closed listener go on; the close completes when they end
@@ -221,23 +295,40 @@ export class EdgeNode {
   async stop(): Promise<void> {
     this.stopping = true
     for (const s of this.sockets) s.destroy()
+    this.notify.client.close()
     await this.quit()
   }
 
   /** Stop accepting; let current players finish (nginx -s quit). No reload is applied after it. */
   async quit(): Promise<void> {
     this.stopping = true
+    this.stopProcessNotifications?.()
+    this.stopProcessNotifications = null
     const all = (): boolean => true
     await Promise.all([this.closeListeners(this.rtmpListening, all).closed, this.closeListeners(this.httpListening, all).closed])
   }
 }
 
-function relayContext(tree: MainConf, log: Logger, hub: Hub): RelayContext {
-  const resolver = tree.events.resolver
+interface Pipelines {
+  readonly play: readonly Stage<PlayRequest>[]
+  readonly publish: readonly Stage<PublishRequest>[]
+}
+
+/** The stages of a pipeline, leaving out the ones the configuration does not ask for (false). */
+function stages<R>(...list: (Stage<R> | false)[]): Stage<R>[] {
+  return list.filter((s): s is Stage<R> => s !== false)
+}
+
+function resolverOf(tree: MainConf): HostResolver {
+  return new HostResolver({ addresses: tree.events.resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs })
+}
+
+function relayContext(tree: MainConf, log: Logger, hub: Hub, notify: Notifier): RelayContext {
   return {
     log,
-    resolver: new HostResolver({ addresses: resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs }),
-    release: (stream) => hub.release(stream),
+    resolver: notify.client.resolver,
+    notify,
+    release: (stream, by) => hub.release(stream, by),
     connectTimeoutMs: tree.connectTimeoutMs,
   }
 }

@@ -28,10 +28,10 @@ const RULES: readonly [string, readonly Allowed[]][] = [
   ['lib/flv/', [node, core, { target: 'lib/media/' }, { target: 'lib/flv/' }]],
   ['lib/stages.ts', [core, treeTypes]],
   ['lib/live/', [node, core, { target: 'lib/media/' }, { target: 'lib/amf/' }, { target: 'lib/rtmp/chunk-writer' },
-    { target: 'lib/rtmp/constants' }, { target: 'lib/flv/tag' }, { target: 'lib/live/' }, { target: 'lib/stages', typeOnly: true },
+    { target: 'lib/rtmp/constants' }, { target: 'lib/flv/tag' }, { target: 'lib/live/' }, { target: 'lib/stages' },
     treeTypes]],
   ['lib/notify/', [node, core, { target: 'lib/notify/' }, treeTypes, { target: 'lib/conf/variables', typeOnly: true },
-    { target: 'lib/stages', typeOnly: true }]],
+    { target: 'lib/stages' }]],
   ['lib/relay/', [node, core, { target: 'lib/live/' }, { target: 'lib/rtmp/client-session' }, { target: 'lib/flv/client' },
     { target: 'lib/notify/' }, { target: 'lib/relay/' }, { target: 'lib/media/' }, { target: 'lib/stages', typeOnly: true }, treeTypes]],
   ['lib/http/', [node, core, { target: 'lib/flv/' }, { target: 'lib/stages' }, { target: 'lib/live/', typeOnly: true },
@@ -69,4 +69,27 @@ t.test('imports follow the layer rules', async (t) => {
     }
   }
   t.ok(checked > 20, `${checked} imports checked`)
+})
+
+// Issue 10: the play path exists once, in the pipelines (lib/stages.ts, composed in
+// lib/server.ts). Sessions translate protocol ⇄ request/outcome: they never apply access rules,
+// start a pull, or touch the hub's player and publisher API themselves.
+const SESSION_FILES = ['lib/rtmp/server-session.ts', 'lib/http/flv-live.ts']
+const PIPELINE_ONLY = [
+  { what: 'access rules', pattern: /\baccessAllowed\b|core\/access/ },
+  { what: 'the pull', pattern: /\bpull(?:Stage|IfNeeded)?\s*\(|relay\// },
+  { what: 'the hub', pattern: /\bhub\b|\.acquire\(|live\/hub/ },
+  { what: "the stream's player API", pattern: /\.(?:addPlayer|removePlayer|startPlayer|failPlayers)\(/ },
+  { what: "the stream's publisher API", pattern: /\.(?:addPublisher|removePublisher|publishData)\(|\bstream\.publish\(/ },
+]
+
+t.test('sessions enter the pipelines and do not play or publish by hand', async (t) => {
+  for (const file of SESSION_FILES) {
+    const text = readFileSync(join(repoRoot, file), 'utf8')
+    for (const rule of PIPELINE_ONLY) {
+      const hit = rule.pattern.exec(text)
+      t.equal(hit?.[0] ?? null, null, `${file} does not use ${rule.what}`)
+    }
+    t.match(text, /\bnew StageRequest\(/, `${file} builds a pipeline request`)
+  }
 })

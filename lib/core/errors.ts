@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'ERR_RTMP_TIMEOUT'
   | 'ERR_FLV_FORMAT'
   | 'ERR_HTTP_REQUEST'
+  | 'ERR_HTTP_RESPONSE'
+  | 'ERR_NOTIFY'
 
 export class EdgeError extends Error {
   constructor(readonly code: ErrorCode, message: string) {

@@ -15,6 +15,7 @@
 // no Connection header), and the response is read with our own bounded parsers.
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { EdgeError, ProtocolError } from '../core/errors.js'
+import { isChunked, ResponseHeadReader } from '../core/http-head.js'
 import { IdleTimer } from '../core/idle-timer.js'
 import type { MediaMessage } from '../media/message.js'
 import { FlvReader } from './reader.js'
@@ -46,13 +47,10 @@ export interface FlvPullHandlers {
   onClose(reason: string): void
 }
 
-/** The most a response status line and headers may take (bytes, blank line included). */
-export const MAX_RESPONSE_HEAD_BYTES = 16 * 1024
 /** The most a chunk-size line (size, extensions, CRLF) or a trailer line may take. */
 export const MAX_CHUNK_LINE_BYTES = 4 * 1024
 
 const LF = 0x0a
-const CR = 0x0d
 
 /**
  * The request head, byte for byte as ngx_live_relay_httpflv_send_request builds it (§2.3):
@@ -68,64 +66,6 @@ export function flvRequestHead(opts: Pick<FlvPullOptions, 'path' | 'hostHeader' 
   if (opts.referer !== '') head += `Referer: ${opts.referer}\r\n`
   head += '\r\n'
   return Buffer.from(head, 'latin1')
-}
-
-export interface ResponseHead {
-  readonly status: number
-  /** Transfer-Encoding ends with "chunked" */
-  readonly chunked: boolean
-  /** the bytes after the head: the start of the body (a view) */
-  readonly rest: Buffer
-}
-
-/** Index just past the blank line that ends a head (CRLF CRLF or bare LF LF), or -1. */
-function headEnd(buf: Buffer): number {
-  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) {
-    if (buf[i + 1] === LF) return i + 2
-    if (buf[i + 1] === CR && buf[i + 2] === LF) return i + 3
-  }
-  return -1
-}
-
-/**
- * Collects a response head (status line and headers) across reads, at most
- * MAX_RESPONSE_HEAD_BYTES. push() returns the parsed head once complete, else null.
- */
-export class ResponseHeadReader {
-  private held: Buffer = Buffer.alloc(0)
-
-  push(chunk: Buffer): ResponseHead | null {
-    // copy: the head spans reads (bounded by MAX_RESPONSE_HEAD_BYTES)
-    const buf = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk])
-    const end = headEnd(buf)
-    if (end === -1 ? buf.length >= MAX_RESPONSE_HEAD_BYTES : end > MAX_RESPONSE_HEAD_BYTES) {
-      throw new ProtocolError('ERR_HTTP_REQUEST', `origin response head exceeds ${MAX_RESPONSE_HEAD_BYTES} bytes`)
-    }
-    if (end === -1) {
-      this.held = buf
-      return null
-    }
-    this.held = Buffer.alloc(0)
-    return { ...parseHead(buf.toString('latin1', 0, end)), rest: buf.subarray(end) }
-  }
-}
-
-function parseHead(text: string): { status: number, chunked: boolean } {
-  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
-  const m = /^HTTP\/1\.[01] (\d{3})(?:[ \t].*)?$/.exec(lines[0])
-  if (m === null) throw new ProtocolError('ERR_HTTP_REQUEST', `invalid origin status line "${lines[0].slice(0, 64)}"`)
-  let chunked = false
-  for (const line of lines.slice(1)) {
-    if (line === '') continue
-    const colon = line.indexOf(':')
-    if (colon <= 0) throw new ProtocolError('ERR_HTTP_REQUEST', `invalid origin header line "${line.slice(0, 64)}"`)
-    if (line.slice(0, colon).trim().toLowerCase() === 'transfer-encoding') {
-      // RFC 9112 6.1: chunked is the final coding when present
-      const codings = line.slice(colon + 1).split(',')
-      chunked = codings[codings.length - 1].trim().toLowerCase() === 'chunked'
-    }
-  }
-  return { status: Number(m[1]), chunked }
 }
 
 export enum ChunkedState {
@@ -292,7 +232,7 @@ export class FlvClient {
           return
         }
         this.current = FlvClientState.BODY
-        if (res.chunked) this.chunked = new ChunkedBodyDecoder()
+        if (isChunked(res)) this.chunked = new ChunkedBodyDecoder()
         if (res.rest.length > 0) this.onBody(res.rest)
       } else if (this.current === FlvClientState.BODY) {
         this.onBody(data)

@@ -1,22 +1,20 @@
 // An HTTP-FLV player (PingOS ngx_http_flv_live_module, pingos-behaviour.md §8): the URL names
 // app and stream, the play joins the live stream like an RTMP play, and nothing at all is
 // written until the first frame is queued; a `timeout` without one ends in 503.
-import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf, RtmpServerConf } from '../conf/tree.js'
+import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf } from '../conf/tree.js'
 import type { Logger, LogContext } from '../core/log.js'
-import { accessAllowed } from '../core/access.js'
 import { Output, type WriteMergers } from '../core/output.js'
+import { queryArg } from '../core/query.js'
 import { selectServer } from '../core/vhost.js'
 import { encodeFlvHeader } from '../flv/tag.js'
 import type { Frame } from '../live/frame.js'
-import type { Hub } from '../live/hub.js'
-import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
-import type { PlayFailure, PlayInfo } from '../stages.js'
+import type { PlayClient, PlayRequest } from '../live/stages.js'
+import { StageRequest, type Outcome, type PlayFailure } from '../stages.js'
 import type { HttpConnection } from './server.js'
 import type { HttpRequest } from './request.js'
 import { FLV_CORS_HEADERS, responseHead } from './response.js'
 
 export interface FlvContext {
-  readonly hub: Hub
   readonly log: Logger
   /** flush players' merged output (merge_time, merge_frame) */
   readonly mergers: WriteMergers
@@ -24,10 +22,8 @@ export interface FlvContext {
   readonly serverName: string
   readonly rtmp: RtmpConf | null
   nextSessionId(): number
-  liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
-  streamKey(serverId: string, app: string, name: string): string
-  /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
-  pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
+  /** run the play pipeline of the request's application; `outcome` is told how it went */
+  play(req: PlayRequest, outcome: Outcome): void
   /**
    * The application a connect to `app` on the rtmp listener `listen` (its address text) for
    * `domain` finds in the configuration now: a reload may have changed or removed it.
@@ -58,20 +54,10 @@ export function parseFlvUrl(path: string, query: string, handlerApp: string | nu
   return { app, name }
 }
 
-/** A raw query argument (name compared case-insensitively, value not decoded). */
-export function queryArg(query: string, key: string): string | null {
-  for (const part of query.split('&')) {
-    const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).toLowerCase() === key) return part.slice(eq + 1)
-  }
-  return null
-}
-
-export class FlvLiveSession implements Sink {
+export class FlvLiveSession implements PlayClient {
   readonly format = 'flv' as const
   readonly id: number
-  private stream: LiveStream | null = null
-  private player: Player | null = null
+  private request: PlayRequest | null = null
   private headersSent = false
   private closed = false
   private timer: NodeJS.Timeout | null = null
@@ -111,19 +97,13 @@ export class FlvLiveSession implements Sink {
       this.refuse(404, `flv: no application "${url.app}"`, logName)
       return
     }
-    // Fixed (docs/compat.md): allow/deny play rules apply to HTTP-FLV players as well.
-    if (!accessAllowed(app.access, 'play', conn.peer)) {
-      this.refuse(403, 'flv: denied by access rules', logName)
-      return
-    }
     const timeoutMs = listener.defaultServer.timeoutMs
     this.timer = setTimeout(() => this.refuse(503, 'flv: no data within timeout', logName), timeoutMs)
     ctx.log.info(`flv play: app='${url.app}' name='${url.name}' args='${req.query}' ${scheme}`, logName)
-    if (!app.live) return // live off: nothing is ever sent, 503 at timeout (§8.3)
-    const stream = ctx.hub.acquire(ctx.streamKey(listener.serverId, url.app, url.name), ctx.liveOptions(server, app))
-    this.stream = stream
+    // a write blocked for `timeout` ends the session (§8.6)
+    this.out.configure(ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, timeoutMs)
     const s = conn.socket
-    ctx.pull(stream, app, server, {
+    const play: PlayRequest = new StageRequest('play', {
       clientId: this.id,
       domain: host,
       app: url.app,
@@ -142,16 +122,12 @@ export class FlvLiveSession implements Sink {
       remotePort: String(s.remotePort ?? ''),
       serverAddr: s.localAddress ?? '',
       serverPort: String(s.localPort ?? ''),
+    }, app, server, this)
+    this.request = play
+    ctx.play(play, (failure) => {
+      if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`, logName)
+      else this.out.flush() // the cached burst goes out now, not after the merge delay
     })
-    if (!stream.hasPublisher && !app.idleStreams) {
-      this.refuse(404, 'flv: no such stream, idle_streams off', logName)
-      return
-    }
-    // a write blocked for `timeout` ends the session (§8.6)
-    this.out.configure(ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, timeoutMs)
-    this.player = stream.addPlayer(this)
-    stream.startPlayer(this.player)
-    this.out.flush() // the cached burst goes out now, not after the merge delay
   }
 
   get queuedBytes(): number {
@@ -209,13 +185,12 @@ export class FlvLiveSession implements Sink {
 
   streamEof(): void {}
 
+  joined(): void {}
+
   private leave(): void {
-    const stream = this.stream
-    if (stream === null) return
-    this.stream = null
-    if (this.player !== null) stream.removePlayer(this.player)
-    this.player = null
-    this.ctx.hub.release(stream)
+    const req = this.request
+    this.request = null
+    req?.close()
   }
 
   private clearTimers(): void {

@@ -1,5 +1,6 @@
 // The live hub: "serverid/app/name" → LiveStream. A stream exists while a player or a
 // publisher references it (§7.7); the last one to leave removes it.
+import type { Subject } from '../stages.js'
 import { LiveStream, type LiveOptions } from './stream.js'
 
 export class Hub {
@@ -9,19 +10,20 @@ export class Hub {
     return this.streams.get(key)
   }
 
-  /** The stream for `key`, created with `opts` when it does not exist yet. */
-  acquire(key: string, opts: LiveOptions): LiveStream {
-    let s = this.streams.get(key)
-    if (s === undefined) {
-      s = new LiveStream(key, opts)
-      this.streams.set(key, s)
-    }
-    return s
+  /** The stream for `key`, created with `opts` when it does not exist yet (`created`). */
+  acquire(key: string, opts: LiveOptions): { stream: LiveStream, created: boolean } {
+    const s = this.streams.get(key)
+    if (s !== undefined) return { stream: s, created: false }
+    const stream = new LiveStream(key, opts)
+    this.streams.set(key, stream)
+    return { stream, created: true }
   }
 
-  /** Forget the stream once nobody references it. */
-  release(stream: LiveStream): void {
-    if (stream.isEmpty && this.streams.get(stream.key) === stream) this.streams.delete(stream.key)
+  /** Forget the stream once nobody references it; `by` left last (on_stream done, §4.4). */
+  release(stream: LiveStream, by: Subject | null): void {
+    if (!stream.isEmpty || this.streams.get(stream.key) !== stream) return
+    this.streams.delete(stream.key)
+    stream.ended(by)
   }
 
   get size(): number {

@@ -7,9 +7,10 @@
 //                                      └──► for each player: metadata? headers? drop? ──► sink.writeFrame(frame)
 //                                                                                      (frame.rtmp / frame.flv,
 //                                                                                       encoded once, shared)
+import type { AmfObject } from '../amf/value.js'
 import type { MetaMode } from '../conf/tree.js'
 import type { MediaMessage } from '../media/message.js'
-import type { PlayFailure } from '../stages.js'
+import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
 import { readMetadata, rebuildMetadata } from './metadata.js'
@@ -50,6 +51,8 @@ export interface PublisherHandle {
 interface PublisherState {
   readonly handle: PublisherHandle
   metadata: Frame | null
+  /** the onMetaData values as sent ($metadata, §6.1) */
+  metadataValues: AmfObject | null
   audioHeader: Frame | null
   videoHeader: Frame | null
 }
@@ -88,7 +91,9 @@ export class Player {
   constructor(readonly sink: Sink) {}
 }
 
-export class LiveStream {
+type Listeners = { [E in keyof StreamEventMap]: ((...args: StreamEventMap[E]) => void)[] }
+
+export class LiveStream implements StreamView {
   readonly players: Player[] = []
   private readonly publishers: PublisherState[] = []
   private activePublisher: PublisherHandle | null = null
@@ -99,8 +104,12 @@ export class LiveStream {
   /** the active publisher has sent audio or video */
   private mediaStarted = false
   readonly createdAt = Date.now()
-  /** called when the last player leaves (a pull leg stops then, §2.4) */
-  onNoPlayers: (() => void) | null = null
+  /** plays and publishes on their way through a pipeline (waiting for a callout): they keep the stream */
+  private pending = 0
+  private pendingPlays = 0
+  private readonly listeners: Listeners = { playersEmpty: [], header: [], ended: [] }
+  /** a playersEmpty check is queued for the end of the current job */
+  private emptyCheckQueued = false
   /** timestamps of the last audio and video frames sent out (for re-stamped headers) */
   private lastAudioTs = -1
   private lastVideoTs = -1
@@ -117,7 +126,56 @@ export class LiveStream {
   }
 
   get isEmpty(): boolean {
-    return this.players.length === 0 && this.publishers.length === 0
+    return this.players.length === 0 && this.publishers.length === 0 && this.pending === 0
+  }
+
+  on<E extends keyof StreamEventMap>(event: E, fn: (...args: StreamEventMap[E]) => void): () => void {
+    const list = this.listeners[event] as ((...args: StreamEventMap[E]) => void)[]
+    list.push(fn)
+    return () => {
+      const i = list.indexOf(fn)
+      if (i !== -1) list.splice(i, 1)
+    }
+  }
+
+  private emit<E extends keyof StreamEventMap>(event: E, ...args: StreamEventMap[E]): void {
+    for (const fn of [...this.listeners[event]] as ((...a: StreamEventMap[E]) => void)[]) fn(...args)
+  }
+
+  /**
+   * A play or publish enters the stream's pipeline: the stream lives while it waits. The
+   * returned function lets go (once).
+   */
+  hold(action: 'play' | 'publish'): () => void {
+    this.pending++
+    if (action === 'play') this.pendingPlays++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      this.pending--
+      if (action === 'play') {
+        this.pendingPlays--
+        this.checkPlayersEmpty()
+      }
+    }
+  }
+
+  // A player leaving and another arriving in the same job (play2, a reconnecting player) is
+  // not "empty"; and the leaver's own done stages go first (§13.2: play done, then pull done).
+  private checkPlayersEmpty(): void {
+    if (this.players.length > 0 || this.pendingPlays > 0 || this.emptyCheckQueued) return
+    this.emptyCheckQueued = true
+    queueMicrotask(() => {
+      this.emptyCheckQueued = false
+      if (this.players.length === 0 && this.pendingPlays === 0) this.emit('playersEmpty')
+    })
+  }
+
+  /** The hub forgot the stream; `by` left it last (on_stream done, §4.4). */
+  ended(by: Subject | null): void {
+    this.emit('ended', by)
+    for (const list of Object.values(this.listeners)) list.length = 0
   }
 
   /** Media has arrived from the current publisher (what StreamBegin announces). */
@@ -132,7 +190,7 @@ export class LiveStream {
   /** Join as publisher; false when one of the same priority exists (NetStream.Publish.BadName). */
   addPublisher(p: PublisherHandle): boolean {
     if (this.publishers.some((x) => x.handle.priority === p.priority)) return false
-    this.publishers.push({ handle: p, metadata: null, audioHeader: null, videoHeader: null })
+    this.publishers.push({ handle: p, metadata: null, metadataValues: null, audioHeader: null, videoHeader: null })
     this.electPublisher()
     return true
   }
@@ -144,6 +202,11 @@ export class LiveStream {
       pl.closed = true
       pl.sink.close(reason)
     }
+  }
+
+  /** The onMetaData values publisher `p` last sent, or null. */
+  metadataOf(p: PublisherHandle): AmfObject | null {
+    return this.publishers.find((x) => x.handle === p)?.metadataValues ?? null
   }
 
   removePublisher(p: PublisherHandle): void {
@@ -201,6 +264,7 @@ export class LiveStream {
     if (meta.kind === 'other') return null
     const payload = this.opts.meta === 'copy' ? meta.body : rebuildMetadata(meta.values, this.opts.serverName)
     const state = this.current as PublisherState
+    state.metadataValues = meta.values
     state.metadata = new Frame({ typeId: msg.typeId, timestamp: 0, payload }, this.opts.chunkSize, this.opts.hevcCodecId)
     this.metaVersion++
     return null
@@ -218,6 +282,7 @@ export class LiveStream {
       const state = this.current as PublisherState
       if (frame.isVideo) state.videoHeader = frame
       else state.audioHeader = frame
+      if (this.listeners.header.length > 0) this.emit('header', frame.isVideo ? 'video' : 'audio', p)
       // players already past their track start get the new header (codec change)
       for (let i = this.players.length - 1; i >= 0; i--) {
         const pl = this.players[i]
@@ -265,7 +330,7 @@ export class LiveStream {
     if (i === -1) return
     this.players[i] = this.players[this.players.length - 1]
     this.players.pop()
-    if (this.players.length === 0) this.onNoPlayers?.()
+    if (this.players.length === 0) this.checkPlayersEmpty()
   }
 
   /**

@@ -1,14 +1,18 @@
 // The notify HTTP client (PingOS ngx_netcall + http client, §4.2): one GET with exactly
 // PingOS's request head; only the status line and the Location/Domain headers are read; the
-// body is never read. Every outcome is a result: -1 stands for "no answer" (connect failure,
-// DNS failure, timeout before the response head, connection closed early). Never throws.
-import { connect } from 'node:net'
+// body is never read. One client per node serves every notification and on_pull; it owns
+// every callout's socket, so the node can end them all. Each callout opens its own TCP
+// connection, as a real PingOS build does (pingos-observed.md §12: no connection was ever
+// reused). Every outcome is a result: -1 stands for "no answer" (connect failure, DNS failure,
+// timeout before the response head, a malformed head, connection closed early, the caller
+// went away). Never throws.
+import { connect, type Socket } from 'node:net'
+import { EdgeError } from '../core/errors.js'
+import { headerValue, ResponseHeadReader } from '../core/http-head.js'
 import type { HostResolver } from '../core/resolve.js'
 
 /** The User-Agent PingOS's notify requests carry (operators' servers may check it). */
 export const NOTIFY_USER_AGENT = 'nginx/1.17.5'
-/** A response head larger than this is no answer (the body is never read). */
-export const NOTIFY_MAX_HEAD_BYTES = 16 * 1024
 
 export interface NotifyRequest {
   readonly host: string
@@ -17,7 +21,7 @@ export interface NotifyRequest {
   readonly target: string
   /** the Host header: the URL host without port */
   readonly hostHeader: string
-  /** timeout= : bounds connect and the wait for the response head */
+  /** timeout= : bounds the whole callout, connect and the wait for the response head */
   readonly timeoutMs: number
 }
 
@@ -34,57 +38,73 @@ function noAnswer(reason: string): NotifyResponse {
   return { status: -1, location: null, domain: null, reason }
 }
 
-export async function notifyGet(req: NotifyRequest, resolver: HostResolver): Promise<NotifyResponse> {
-  const deadline = Date.now() + req.timeoutMs
-  let address: string
-  try {
-    address = await resolver.resolve(req.host)
-  } catch (err) {
-    return noAnswer(`resolve ${req.host}: ${(err as Error).message}`)
-  }
-  return new Promise((resolve) => {
-    const socket = connect(req.port, address)
-    let head = ''
-    let settled = false
-    const finish = (r: NotifyResponse): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.destroy()
-      resolve(r)
-    }
-    const timer = setTimeout(() => finish(noAnswer('timed out')), Math.max(0, deadline - Date.now()))
-    socket.setEncoding('latin1')
-    socket.on('connect', () => {
-      socket.write(`GET ${req.target} HTTP/1.1\r\nHost: ${req.hostHeader}\r\nUser-Agent: ${NOTIFY_USER_AGENT}\r\n` +
-        `Accept: */*\r\nDate: ${new Date().toUTCString()}\r\n\r\n`)
-    })
-    socket.on('data', (d: string) => {
-      head += d
-      const end = head.indexOf('\r\n\r\n')
-      if (end === -1) {
-        if (head.length > NOTIFY_MAX_HEAD_BYTES) finish(noAnswer('response head too large'))
-        return
-      }
-      finish(parseHead(head.slice(0, end)))
-    })
-    socket.on('error', (err) => finish(noAnswer(err.message)))
-    socket.on('close', () => finish(noAnswer('connection closed before the response head')))
-  })
-}
+/** Bytes that would split the request line or forge a header: refused, never sent. */
+const UNSAFE_REQUEST_BYTES = /[\r\n\0]/
 
-function parseHead(head: string): NotifyResponse {
-  const lines = head.split('\r\n')
-  const m = /^HTTP\/\d\.\d (\d{3})/.exec(lines[0])
-  if (m === null) return noAnswer(`bad status line "${lines[0].slice(0, 80)}"`)
-  let location: string | null = null
-  let domain: string | null = null
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon === -1) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    if (name === 'location') location = line.slice(colon + 1).trim()
-    else if (name === 'domain') domain = line.slice(colon + 1).trim()
+export class NotifyClient {
+  private readonly sockets = new Set<Socket>()
+  private closed = false
+
+  /** `resolver` may be replaced on reload; a callout uses the one current at its start. */
+  constructor(public resolver: HostResolver) {}
+
+  /** callouts in flight */
+  get pending(): number {
+    return this.sockets.size
   }
-  return { status: Number(m[1]), location, domain, reason: '' }
+
+  /** One GET; `signal` (the caller went away) ends it at once as no answer. */
+  async get(req: NotifyRequest, signal?: AbortSignal): Promise<NotifyResponse> {
+    if (this.closed) return noAnswer('stopping')
+    if (UNSAFE_REQUEST_BYTES.test(req.target) || UNSAFE_REQUEST_BYTES.test(req.hostHeader)) {
+      return noAnswer('CR, LF or NUL in the request')
+    }
+    const deadline = Date.now() + req.timeoutMs
+    let address: string
+    try {
+      address = await this.resolver.resolve(req.host)
+    } catch (err) {
+      return noAnswer(`resolve ${req.host}: ${(err as Error).message}`)
+    }
+    if (signal?.aborted === true) return noAnswer('the client went away')
+    if (this.closed) return noAnswer('stopping')
+    return new Promise((resolve) => {
+      const socket = connect(req.port, address)
+      this.sockets.add(socket)
+      const head = new ResponseHeadReader()
+      let settled = false
+      const finish = (r: NotifyResponse): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.sockets.delete(socket)
+        socket.destroy()
+        resolve(r)
+      }
+      const onAbort = (): void => finish(noAnswer('the client went away'))
+      signal?.addEventListener('abort', onAbort)
+      const timer = setTimeout(() => finish(noAnswer('timed out')), Math.max(0, deadline - Date.now()))
+      socket.on('connect', () => {
+        socket.write(`GET ${req.target} HTTP/1.1\r\nHost: ${req.hostHeader}\r\nUser-Agent: ${NOTIFY_USER_AGENT}\r\n` +
+          `Accept: */*\r\nDate: ${new Date().toUTCString()}\r\n\r\n`, 'latin1')
+      })
+      socket.on('data', (d: Buffer) => {
+        try {
+          const res = head.push(d)
+          if (res !== null) finish({ status: res.status, location: headerValue(res, 'location'), domain: headerValue(res, 'domain'), reason: '' })
+        } catch (err) {
+          finish(noAnswer(err instanceof EdgeError ? err.message : String(err)))
+        }
+      })
+      socket.on('error', (err) => finish(noAnswer(err.message)))
+      socket.on('close', () => finish(noAnswer('connection closed before the response head')))
+    })
+  }
+
+  /** End every callout in flight (node stop); later ones get no answer. */
+  close(): void {
+    this.closed = true
+    for (const s of this.sockets) s.destroy()
+  }
 }

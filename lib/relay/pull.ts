@@ -26,17 +26,20 @@ import type { HostResolver } from '../core/resolve.js'
 import { FlvClient } from '../flv/client.js'
 import type { LiveStream, PublisherHandle } from '../live/stream.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
-import { notifyGet, type NotifyResponse } from '../notify/client.js'
-import { expandTemplate, legVariables, notifyTarget, type NotifyAct } from '../notify/events.js'
+import type { NotifyResponse } from '../notify/client.js'
+import { NotifySubject, type NotifyAct } from '../notify/events.js'
+import type { Notifier } from '../notify/stages.js'
 import { RtmpClientSession } from '../rtmp/client-session.js'
-import type { PlayFailure, PlayInfo } from '../stages.js'
+import type { PlayFailure, PlayInfo, Stage, StageRequest } from '../stages.js'
 
 /** What a pull needs from the node. */
 export interface RelayContext {
   readonly log: Logger
   readonly resolver: HostResolver
-  /** release the stream from the hub once nothing references it */
-  release(stream: LiveStream): void
+  /** the node's notify client: on_pull */
+  readonly notify: Notifier
+  /** release the stream from the hub once nothing references it; `by` left last */
+  release(stream: LiveStream, by: NotifySubject): void
   /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin */
   readonly connectTimeoutMs: number
 }
@@ -129,12 +132,16 @@ export function locationTarget(location: string, domainHeader: string | null, in
   }
 }
 
-/** Start a pull for a player of a stream that has no publisher, if the app pulls at all. */
-export function pullIfNeeded(ctx: RelayContext, stream: LiveStream, app: AppConf, server: RtmpServerConf, info: PlayInfo): void {
-  if (stream.hasPublisher) return
-  // on_pull takes precedence over pull completely (§3.6)
-  if (app.notify.pull === null && app.pull === null) return
-  new PullLeg(ctx, stream, app, server, info).start()
+/**
+ * relay.pull (§2.2, §3.2): a player of a stream with no publisher starts a pull leg (in an
+ * application with `on_pull` or `pull`: the stage is composed only there).
+ */
+export function pullStage(ctx: () => RelayContext): Stage<StageRequest<LiveStream>> {
+  return (req) => {
+    const stream = req.stream as LiveStream
+    if (!stream.hasPublisher) new PullLeg(ctx(), stream, req.app, req.server, req.info).start()
+    return null
+  }
 }
 
 export class PullLeg implements PublisherHandle {
@@ -151,9 +158,11 @@ export class PullLeg implements PublisherHandle {
   /** when the current attempt's deadline falls due (ms since the epoch) */
   private deadlineAt = 0
   private retry: NodeJS.Timeout | null = null
-  private updateTimer: NodeJS.Timeout | null = null
-  /** args= expanded once for this leg (§6.3) */
-  private notifyArgs: string | null = null
+  private stopUpdates: (() => void) | null = null
+  /** stops listening for the stream's last player */
+  private unlisten: (() => void) | null = null
+  /** the leg's notify variables: clientid 0, the trigger's fields, evaluated once (§3.3, §6.3) */
+  private readonly subject: NotifySubject
   /** the attempt whose act=done went out (one per attempt) */
   private doneSentFor = 0
   /** the last attempt that ended: closing its client re-enters attemptEnded, which must not count twice */
@@ -171,11 +180,12 @@ export class PullLeg implements PublisherHandle {
   ) {
     this.backoffMs = app.failedReconnectMs
     this.logCtx = { session: 0, app: info.app, name: info.name }
+    this.subject = new NotifySubject(info, { clientId: 0, groupId: app.notify.pull?.groupId ?? null, leg: true, logCtx: this.logCtx })
   }
 
   start(): void {
     this.stream.addPublisher(this)
-    this.stream.onNoPlayers = () => this.stop('last player left')
+    this.unlisten = this.stream.on('playersEmpty', () => this.stop('last player left'))
     this.begin()
   }
 
@@ -196,12 +206,7 @@ export class PullLeg implements PublisherHandle {
   // ---- on_pull --------------------------------------------------------------------------------
 
   private notifyRequest(conf: NotifyConf, act: NotifyAct): Promise<NotifyResponse> {
-    if (this.notifyArgs === null) {
-      this.notifyArgs = conf.args === null ? '' : expandTemplate(conf.args.template, legVariables(this.info, conf.groupId))
-    }
-    const target = notifyTarget(conf, 'pull', act, { ...this.info, clientId: 0 }, this.notifyArgs)
-    const port = conf.parsed.port ?? 80
-    return notifyGet({ host: conf.parsed.host, port, target, hostHeader: conf.parsed.host, timeoutMs: conf.timeoutMs }, this.ctx.resolver)
+    return this.ctx.notify.ask(conf, 'pull', act, this.subject)
   }
 
   private askOnPull(conf: NotifyConf, id: number): void {
@@ -209,12 +214,10 @@ export class PullLeg implements PublisherHandle {
     void this.notifyRequest(conf, 'start').then((res) => {
       if (this.stopped || id !== this.attempt) return
       if (res.status === -1) {
-        this.ctx.log.error(`on_pull: no answer: ${res.reason}`, this.logCtx)
         // timeout= equal to relay_reconnect (both 3 s by default): PingOS's deadline wins and the
         // next ask is immediate (observed §7.2); which timer Node fires first must not decide it
         this.attemptEnded(id, Date.now() >= this.deadlineAt)
       } else if (res.status >= 400) {
-        this.ctx.log.info(`on_pull: refused with ${res.status}`, this.logCtx)
         this.sendDone()
         this.stream.failPlayers(NOTIFY_REFUSED)
         this.stop(`on_pull answered ${res.status}`)
@@ -238,12 +241,8 @@ export class PullLeg implements PublisherHandle {
   }
 
   private startUpdates(conf: NotifyConf): void {
-    if (!conf.stages.update || this.updateTimer !== null) return
-    this.updateTimer = setInterval(() => {
-      void this.notifyRequest(conf, 'update').then((res) => {
-        if (res.status !== 200) this.ctx.log.info(`on_pull update: ${res.status === -1 ? res.reason : res.status}`, this.logCtx)
-      })
-    }, conf.updateMs)
+    if (!conf.stages.update || this.stopUpdates !== null) return
+    this.stopUpdates = this.ctx.notify.updates(conf, 'pull', this.subject)
   }
 
   /** act=done after every attempt, fire and forget (§3.5) */
@@ -419,19 +418,21 @@ export class PullLeg implements PublisherHandle {
   stop(reason: string): void {
     if (this.stopped) return
     this.stopped = true
-    // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
-    if (this.retry === null) this.sendDone()
+    const inFlight = this.retry === null
     this.clearDeadline()
     if (this.retry !== null) clearTimeout(this.retry)
-    if (this.updateTimer !== null) clearInterval(this.updateTimer)
+    this.stopUpdates?.()
+    this.unlisten?.()
     this.retry = null
-    this.updateTimer = null
+    this.stopUpdates = this.unlisten = null
     const client = this.client
     this.client = null
     client?.close(reason)
-    if (this.stream.onNoPlayers !== null) this.stream.onNoPlayers = null
     this.stream.removePublisher(this)
     this.ctx.log.info(`pull: stopped: ${reason}`, this.logCtx)
-    this.ctx.release(this.stream)
+    // the leg leaves last: on_stream done (from the leg), then on_pull done (§3.5, observed §13.2)
+    this.ctx.release(this.stream, this.subject)
+    // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
+    if (inFlight) this.sendDone()
   }
 }

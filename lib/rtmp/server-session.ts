@@ -1,17 +1,16 @@
-// One RTMP client connection: socket ⇄ handshake ⇄ chunk reader/writer ⇄ commands, joined to
-// the live hub as a publisher or a player (pingos-behaviour.md §7). Every failure closes this
-// session alone, with one log line.
+// One RTMP client connection: socket ⇄ handshake ⇄ chunk reader/writer ⇄ commands. `play` and
+// `publish` enter the application's pipelines (lib/stages.ts); the session only turns their
+// outcome into onStatus (pingos-behaviour.md §7). Every failure closes this session alone,
+// with one log line.
 import type { Socket } from 'node:net'
 import type { AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import type { Logger, LogContext } from '../core/log.js'
-import { accessAllowed } from '../core/access.js'
 import { Output, type WriteMergers } from '../core/output.js'
 import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
-import type { Hub } from '../live/hub.js'
-import type { LiveOptions, LiveStream, Player, Sink } from '../live/stream.js'
-import type { PlayFailure, PlayInfo } from '../stages.js'
+import type { PlayClient, PlayControl, PlayRequest, PublishClient, Publishing, PublishRequest } from '../live/stages.js'
+import { StageRequest, type Outcome, type PlayFailure, type PlayInfo } from '../stages.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
@@ -29,18 +28,15 @@ import { ServerHandshake, ServerHandshakeState } from './handshake.js'
 
 /** What a session needs from the node: shared across sessions. */
 export interface RtmpContext {
-  readonly hub: Hub
   readonly log: Logger
   /** flush players' merged output (merge_time, merge_frame) */
   readonly mergers: WriteMergers
   /** the next connection number (`clientid`), shared with HTTP */
   nextSessionId(): number
-  /** live options of an application on a server */
-  liveOptions(server: RtmpServerConf, app: AppConf): LiveOptions
-  /** streamKey(serverId, app, name) */
-  streamKey(serverId: string, app: string, name: string): string
-  /** the relay stage: start an origin pull when the stream has no publisher (§2.2) */
-  pull(stream: LiveStream, app: AppConf, server: RtmpServerConf, player: PlayInfo): void
+  /** run the play pipeline of the request's application; `outcome` is told how it went */
+  play(req: PlayRequest, outcome: Outcome): void
+  /** run the publish pipeline of the request's application */
+  publish(req: PublishRequest, outcome: Outcome): void
   /**
    * The application a connect to `app` on the rtmp listener `listen` (its address text) for
    * `domain` finds in the configuration now: a reload may have changed or removed it.
@@ -84,7 +80,7 @@ const enum Phase {
   Closed,
 }
 
-export class RtmpServerSession implements Sink {
+export class RtmpServerSession implements PlayClient, PublishClient {
   readonly format = 'rtmp' as const
   readonly id: number
   private phase = Phase.Handshake
@@ -95,11 +91,13 @@ export class RtmpServerSession implements Sink {
   private server: RtmpServerConf
   private target: ConnectTarget | null = null
   private connectInfo: ConnectInfo | null = null
-  private stream: LiveStream | null = null
-  private player: Player | null = null
-  private publishing = false
-  /** pubpri of the publish query (§7.2) */
-  priority = 0
+  /** the play or publish this session is in (one per session: a second one is ignored, §0) */
+  private request: PlayRequest | PublishRequest | null = null
+  /** where published media goes, once the publish pipeline accepted it */
+  private into: Publishing | null = null
+  /** pause / unpause of the play, once the play pipeline accepted it */
+  private control: PlayControl | null = null
+  private paused = false
   /** every byte read counts, the handshake's too */
   private readonly acks = new AckWindow()
   private timer: NodeJS.Timeout | null = null
@@ -171,15 +169,16 @@ export class RtmpServerSession implements Sink {
     switch (m.typeId) {
       case MSG_AUDIO:
       case MSG_VIDEO:
-        if (this.publishing) this.stream?.publish(this, m as MediaMessage) // typeId is 8 or 9 here
+        // before the publish is accepted (on_publish pending), media is discarded (§4.3)
+        this.into?.media(m as MediaMessage) // typeId is 8 or 9 here
         return
       case MSG_DATA_AMF0:
       case MSG_DATA_AMF3:
-        if (this.publishing) {
+        if (this.into !== null) {
           // an AMF3 data message is a format byte (0) and then AMF0 values
           const payload = m.typeId === MSG_DATA_AMF3 ? m.payload.subarray(1) : m.payload
-          const refused = this.stream?.publishData(this, { typeId: MSG_DATA_AMF0, timestamp: m.timestamp, payload })
-          if (refused != null) this.ctx.log.warn(refused, this.logCtx())
+          const refused = this.into.data({ typeId: MSG_DATA_AMF0, timestamp: m.timestamp, payload })
+          if (refused !== null) this.ctx.log.warn(refused, this.logCtx())
         }
         return
       case MSG_COMMAND_AMF0:
@@ -279,71 +278,61 @@ export class RtmpServerSession implements Sink {
     this.out.send(statusMessage(this.server.chunkSize, level, code, description))
   }
 
-  private onPublish(cmd: Command): void {
-    if (this.stream !== null) return
-    // the application as configured now: a reload since connect may have changed or removed it
+  /** The application as configured now: a reload since connect may have changed or removed it. */
+  private currentApp(): AppConf | null {
     const target = this.target as ConnectTarget
     const app = this.ctx.currentApp(this.listener.address.text, target.domain, target.app)
-    if (app === null) {
-      this.close(`application "${target.app}" was removed by a reload`, 'info')
-      return
-    }
+    if (app === null) this.close(`application "${target.app}" was removed by a reload`, 'info')
+    return app
+  }
+
+  private onPublish(cmd: Command): void {
+    if (this.request !== null) return
+    const app = this.currentApp()
+    if (app === null) return
     const { name, args } = splitStreamName(cmd.args[0])
-    const pri = /(?:^|&)pubpri=(-?\d+)/.exec(args)
-    this.priority = pri === null ? 0 : Number(pri[1])
-    if (!app.live) return // live off: nobody joins (§1.6)
-    const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
-      this.ctx.liveOptions(this.server, app))
-    this.stream = stream
-    if (!stream.addPublisher(this)) {
-      this.status('error', 'NetStream.Publish.BadName', 'Already publishing')
-      this.ctx.log.info('publish: already publishing', this.logCtx(name))
-      return
-    }
-    this.publishing = true
-    this.status('status', 'NetStream.Publish.Start', 'Start publishing')
-    this.ctx.log.info(`publish: name='${name}' args='${args}'`, this.logCtx(name))
-    // access runs after Publish.Start, as in PingOS (§0)
-    if (!accessAllowed(app.access, 'publish', this.peer)) this.close('publish denied by access rules', 'info')
+    const req: PublishRequest = new StageRequest('publish', this.sessionInfo(name, args), app, this.server, this)
+    this.request = req
+    this.ctx.publish(req, (failure) => {
+      if (failure !== null) {
+        this.refused(req, failure)
+        return
+      }
+      this.status('status', 'NetStream.Publish.Start', 'Start publishing')
+      this.ctx.log.info(`publish: name='${name}' args='${args}'`, this.logCtx(name))
+    })
   }
 
   private onPlay(cmd: Command): void {
-    if (this.stream !== null) return
-    // the application as configured now: a reload since connect may have changed or removed it
-    const target = this.target as ConnectTarget
-    const app = this.ctx.currentApp(this.listener.address.text, target.domain, target.app)
-    if (app === null) {
-      this.close(`application "${target.app}" was removed by a reload`, 'info')
-      return
-    }
+    if (this.request !== null) return
+    const app = this.currentApp()
+    if (app === null) return
     const { name, args } = splitStreamName(cmd.args[0])
-    if (!app.live) return
-    // Fixed (docs/compat.md): a denied player is refused before Play.Start, not after it.
-    if (!accessAllowed(app.access, 'play', this.peer)) {
-      this.status('status', 'NetStream.Play.Forbidden', 'Play stream Forbidden')
-      this.close(`play: "${name}" denied by access rules`, 'info')
-      return
-    }
-    const stream = this.ctx.hub.acquire(this.ctx.streamKey(this.listener.serverId, (this.target as ConnectTarget).app, name),
-      this.ctx.liveOptions(this.server, app))
-    this.stream = stream
-    this.ctx.pull(stream, app, this.server, this.playInfo(name, args))
-    if (!stream.hasPublisher && !app.idleStreams) {
-      this.status('error', 'NetStream.Play.StreamNotFound', 'No such stream')
-      this.close(`play: no stream "${name}", idle_streams off`, 'info')
-      return
-    }
     // `timeout` is also the write timeout (§1.5): output blocked that long ends the session
     this.out.configure(this.ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, this.server.timeoutMs)
-    this.player = stream.addPlayer(this)
-    this.status('status', 'NetStream.Play.Start', 'Start live')
-    this.out.send(sampleAccessMessage(this.server.chunkSize))
-    this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
-    stream.startPlayer(this.player)
-    this.out.flush() // the cached burst goes out now, not after the merge delay
+    const req: PlayRequest = new StageRequest('play', this.sessionInfo(name, args), app, this.server, this)
+    this.request = req
+    this.ctx.play(req, (failure) => {
+      if (failure !== null) {
+        this.refused(req, failure)
+        return
+      }
+      this.ctx.log.info(`play: name='${name}' args='${args}'`, this.logCtx(name))
+      this.out.flush() // the cached burst goes out now, not after the merge delay
+    })
   }
 
-  private playInfo(name: string, pargs: string): PlayInfo {
+  /** A pipeline said no: the status, then the close (or not, for a duplicate publisher). */
+  private refused(req: StageRequest, failure: PlayFailure): void {
+    if (this.request !== req) return
+    this.ctx.log.info(`${req.action}: "${req.info.name}" refused: ${failure.code}`, this.logCtx(req.info.name))
+    this.into = null // no Unpublish.Success: the status says what happened
+    this.leaveStream()
+    if (failure.keepConnection === true) this.status(failure.level as StatusLevel, failure.code, failure.description)
+    else this.fail(failure)
+  }
+
+  private sessionInfo(name: string, pargs: string): PlayInfo {
     const c = this.connectInfo as ConnectInfo
     const t = this.target as ConnectTarget
     return {
@@ -369,39 +358,45 @@ export class RtmpServerSession implements Sink {
   }
 
   private onPause(pause: boolean): void {
-    const stream = this.stream
-    if (stream === null || this.publishing) return
-    if (pause && this.player !== null) {
-      stream.removePlayer(this.player)
-      this.player = null
+    const control = this.control
+    if (control === null) return
+    if (pause && !this.paused) {
+      this.paused = true
+      control.pause()
       this.status('status', 'NetStream.Pause.Notify', 'Paused live')
       this.streamEof()
-    } else if (!pause && this.player === null) {
+    } else if (!pause && this.paused) {
+      this.paused = false
       this.status('status', 'NetStream.Unpause.Notify', 'Unpaused live')
-      this.player = stream.addPlayer(this)
-      stream.startPlayer(this.player)
+      control.resume()
       this.out.flush()
     }
   }
 
-  /** closeStream/deleteStream or the end of the connection: leave the live stream. */
+  /** closeStream/deleteStream or the end of the connection: leave the play or publish. */
   private leaveStream(): void {
-    const stream = this.stream
-    if (stream === null) return
-    this.stream = null
-    if (this.publishing) {
-      this.publishing = false
-      stream.removePublisher(this)
-      if (this.phase !== Phase.Closed) this.status('status', 'NetStream.Unpublish.Success', 'Stop publishing')
-    }
-    if (this.player !== null) {
-      stream.removePlayer(this.player)
-      this.player = null
-    }
-    this.ctx.hub.release(stream)
+    const req = this.request
+    if (req === null) return
+    const wasPublishing = this.into !== null
+    this.request = null
+    this.into = null
+    this.control = null
+    this.paused = false
+    req.close()
+    if (wasPublishing && this.phase !== Phase.Closed) this.status('status', 'NetStream.Unpublish.Success', 'Stop publishing')
   }
 
-  // ---- Sink: what the live stream calls ------------------------------------------------------
+  // ---- what the pipelines call ---------------------------------------------------------------
+
+  joined(control: PlayControl): void {
+    this.control = control
+    this.status('status', 'NetStream.Play.Start', 'Start live')
+    this.out.send(sampleAccessMessage(this.server.chunkSize))
+  }
+
+  publishing(into: Publishing): void {
+    this.into = into
+  }
 
   writeFrame(frame: Frame): void {
     this.out.write(frame.rtmp)

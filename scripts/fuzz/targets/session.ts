@@ -25,7 +25,8 @@ import type { MainConf, RtmpListener } from '../../../lib/conf/tree.js'
 import { Logger, type Level, type LogContext } from '../../../lib/core/log.js'
 import { WriteMergers } from '../../../lib/core/output.js'
 import type { Frame } from '../../../lib/live/frame.js'
-import { Hub, streamKey } from '../../../lib/live/hub.js'
+import { Hub } from '../../../lib/live/hub.js'
+import { LiveStages } from '../../../lib/live/stages.js'
 import type { LiveOptions, LiveStream, Sink } from '../../../lib/live/stream.js'
 import { RtmpServerSession, type RtmpContext } from '../../../lib/rtmp/server-session.js'
 import { liveOptions } from '../../../lib/server.js'
@@ -126,14 +127,13 @@ class CaptureHub extends Hub {
     super()
   }
 
-  override acquire(key: string, opts: LiveOptions): LiveStream {
-    const fresh = this.get(key) === undefined
-    const stream = super.acquire(key, opts)
-    if (fresh) {
+  override acquire(key: string, opts: LiveOptions): { stream: LiveStream, created: boolean } {
+    const got = super.acquire(key, opts)
+    if (got.created) {
       this.out.emit(`stream ${key}`)
-      stream.startPlayer(stream.addPlayer(new CapturePlayer(this.out, 'early')))
+      got.stream.startPlayer(got.stream.addPlayer(new CapturePlayer(this.out, 'early')))
     }
-    return stream
+    return got
   }
 }
 
@@ -166,14 +166,14 @@ export function sessionTarget(): Target {
       const hub = new CaptureHub(out)
       const log = new CaptureLog()
       let sessions = 0
+      // the node's pipelines for this config: no access rules, notifications or pulls
+      const live = new LiveStages(hub, (server, app) => liveOptions(server, app, 'edge-fuzz'))
       const ctx: RtmpContext = {
-        hub,
         log,
         mergers: new WriteMergers(),
         nextSessionId: () => ++sessions,
-        liveOptions: (server, app) => liveOptions(server, app, 'edge-fuzz'),
-        streamKey,
-        pull: () => {}, // no pull or on_pull in this node: the relay stage would do nothing
+        play: (req, outcome) => void req.enter([live.enter, live.play], outcome),
+        publish: (req, outcome) => void req.enter([live.enter, live.publish], outcome),
         currentApp: (_listen, domain, app) => {
           const server = selectServer(listener.servers, listener.defaultServer, domain)
           return server.applications.find((a) => a.name === app) ?? server.starApplication
