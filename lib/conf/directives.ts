@@ -134,7 +134,7 @@ d('server_names_hash_bucket_size', RTMP | HTTP, N1, num)
 d('fast_reload', RTMP, N1, flag)
 d('log_format', RTMP | HTTP, N2M, list)
 d('access_log', RSA | HSL | HTTP_LIF | HTTP_LMT, N13, list)
-for (const name of ['on_proc', 'oclp_proc', 'on_master']) d(name, RTMP, N1M, notifyOnce)
+for (const name of ['on_proc', 'oclp_proc', 'on_master']) r(name, RTMP, N1M, notifyOnce)
 d('static_pull_port', RTMP, N1, str)
 d('max_connections', RSA, N1, num)
 
@@ -193,19 +193,22 @@ d('rtmp_auto_pull_port', RSA, N1, str)
 // notifications
 r('on_pull', RTMP_APP, N1M, notifyOnce)
 r('oclp_pull', RTMP_APP, N1M, notifyOnce)
-for (const e of ['play', 'publish', 'stream', 'record']) {
-  d(`on_${e}`, RTMP_APP, N1M, notifyOnce)
-  d(`oclp_${e}`, RTMP_APP, N1M, notifyOnce)
+for (const e of ['play', 'publish', 'stream']) {
+  r(`on_${e}`, RTMP_APP, N1M, notifyOnce)
+  r(`oclp_${e}`, RTMP_APP, N1M, notifyOnce)
 }
-for (const e of ['push', 'meta']) {
-  d(`on_${e}`, RTMP_APP, N1M, notifyRepeated)
-  d(`oclp_${e}`, RTMP_APP, N1M, notifyRepeated)
-}
-d('on_meta_once', RSA, N1, flag)
-d('oclp_meta_once', RSA, N1, flag)
-d('on_meta_type', RSA, N1, oneOf('video', 'audio', 'both'))
-d('oclp_meta_type', RSA, N1, oneOf('video', 'audio', 'both'))
-d('ignore_invalid_notify', RSA, N1, flag)
+// on_record is sent by live_record (issue 11)
+d('on_record', RTMP_APP, N1M, notifyOnce)
+d('oclp_record', RTMP_APP, N1M, notifyOnce)
+d('on_push', RTMP_APP, N1M, notifyRepeated)
+d('oclp_push', RTMP_APP, N1M, notifyRepeated)
+r('on_meta', RTMP_APP, N1M, notifyRepeated)
+r('oclp_meta', RTMP_APP, N1M, notifyRepeated)
+r('on_meta_once', RSA, N1, flag)
+r('oclp_meta_once', RSA, N1, flag)
+r('on_meta_type', RSA, N1, oneOf('video', 'audio', 'both'))
+r('oclp_meta_type', RSA, N1, oneOf('video', 'audio', 'both'))
+r('ignore_invalid_notify', RSA, N1, flag)
 
 // access
 r('allow', RSA, N12, rtmpAccess)
