@@ -113,7 +113,8 @@ export class StageRequest<Stream extends StreamView = StreamView, Client = unkno
   /** set by live.publish: the handle this request publishes with */
   publisher: object | null = null
   private closed = false
-  private readonly aborter = new AbortController()
+  /** made when a stage first asks for the signal: most plays never wait */
+  private aborter: AbortController | null = null
   private readonly leaves: (() => void)[] = []
   private readonly dones: (() => void)[] = []
   private outcome: Outcome | null = null
@@ -134,6 +135,7 @@ export class StageRequest<Stream extends StreamView = StreamView, Client = unkno
 
   /** aborted when the client goes away: pending callouts end with it */
   get signal(): AbortSignal {
+    this.aborter ??= new AbortController()
     return this.aborter.signal
   }
 
@@ -156,7 +158,7 @@ export class StageRequest<Stream extends StreamView = StreamView, Client = unkno
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.aborter.abort()
+    this.aborter?.abort()
     for (let i = this.leaves.length - 1; i >= 0; i--) this.leaves[i]()
     this.leaves.length = 0
     for (let i = this.dones.length - 1; i >= 0; i--) this.dones[i]()
