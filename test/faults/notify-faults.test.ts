@@ -12,7 +12,7 @@
 //     holds exactly the descriptors it held before, and its RSS is within 20 MiB of what it was.
 //
 // The garbage subtest guards a bug found while writing it (fixed in issue 9): the log wrote
-// the first line of a bad answer as it came (`on_pull: no answer: bad status line "<bytes>"`),
+// the first line of a bad answer as it came (`on_pull start: no answer: invalid status line "<bytes>"`),
 // control characters and a bare LF included, so a notify server could break a log entry in
 // two or forge whole log lines.
 import t, { type Test } from 'tap'
@@ -85,9 +85,9 @@ t.before(async () => {
 const mediaCount = (p: RtmpTestClient): number => p.messages.reduce((n, m) => n + (m.typeId === MSG_AUDIO || m.typeId === MSG_VIDEO ? 1 : 0), 0)
 
 for (const [app, what, boundMs, logged] of [
-  ['nhang', 'never answers', NOTIFY_TIMEOUT_MS + LATE_MS, /pull: relay timeout|on_pull: no answer: timed out/],
-  ['nreset', 'resets the connection', LATE_MS, /\[error\] .*on_pull: no answer: .*ECONNRESET/],
-  ['ngarbage', 'answers garbage', LATE_MS, /\[error\] .*on_pull: no answer: bad status line/],
+  ['nhang', 'never answers', NOTIFY_TIMEOUT_MS + LATE_MS, /pull: relay timeout|on_pull start: no answer: timed out/],
+  ['nreset', 'resets the connection', LATE_MS, /\[error\] .*on_pull start: no answer: .*ECONNRESET/],
+  ['ngarbage', 'answers garbage', LATE_MS, /\[error\] .*on_pull start: no answer: invalid status line/],
 ] as const) {
   t.test(`the on_pull server ${what}: asked again, the player waits, nothing leaks`, async (t: Test) => {
     const base = baseline(node.edge)
