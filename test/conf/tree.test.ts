@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../lib/conf/check.js'
 import type { AppConf, MainConf, RtmpServerConf } from '../../lib/conf/tree.js'
-import { parseSize, parseTimeMs } from '../../lib/conf/values.js'
+import { parseSize, parseTime, parseTimeMs, TIMER_MAX_MS } from '../../lib/conf/values.js'
 import { selectServer } from '../../lib/core/vhost.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-tree-'))
@@ -35,6 +35,16 @@ t.test('values: nginx time and size syntax', async (t) => {
   t.equal(parseTimeMs('1s1m'), null, 'units must decrease')
   t.equal(parseTimeMs('5x'), null)
   t.equal(parseTimeMs(''), null)
+  t.equal(parseTimeMs('1h 5m'), 3_900_000, 'spaces after a unit')
+  t.equal(parseTimeMs('1m30'), 90_000, 'a trailing number is seconds (ngx_parse_time)')
+  t.equal(parseTimeMs('1s30'), 31_000, '... even after s')
+  t.equal(parseTimeMs('30 '), 30_000, 'a space ends a number of seconds')
+  t.equal(parseTimeMs('1y'), null, 'msec slots refuse years')
+  t.equal(parseTimeMs('1M'), null, '... and months')
+  t.equal(parseTimeMs('52w'), TIMER_MAX_MS, 'times past a Node timer are held at its limit')
+  t.equal(parseTime('1y', 's'), 31_536_000, 'sec slots take years')
+  t.equal(parseTime('1M', 's'), 2_592_000, '... and months')
+  t.equal(parseTime('500ms', 's'), null, '... but not ms')
   t.equal(parseSize('6291456'), 6291456)
   t.equal(parseSize('64k'), 65536)
   t.equal(parseSize('6M'), 6 * 1024 * 1024)
