@@ -9,10 +9,10 @@ import type { ConfLoader } from './load.js'
 import {
   EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_SRV, Scope, at, type ContextBit,
 } from './scope.js'
+import { slotValues } from './slots.js'
 import type {
-  AccessRule, AddHeader, AppConf, ErrorLogConf, EventsConf, HttpConf, HttpListen, HttpServerConf,
-  LocationConf, LocationHandler, LocationModifier, MainConf, NotifyConf, RelayConf, ResolverConf,
-  RtmpConf, RtmpListen, RtmpListener, RtmpServerConf,
+  AppConf, HttpConf, HttpListen, HttpServerConf, LocationConf, LocationModifier, MainConf, RtmpConf,
+  RtmpListen, RtmpListener, RtmpServerConf,
 } from './tree.js'
 import { compileRegex, parseListenAddress, regexFailure, type ListenAddress } from './values.js'
 
@@ -81,8 +81,8 @@ function locationRegex(label: string): RegExp | string | null {
 }
 
 // ---- merge into the typed tree -------------------------------------------------------------
-
-const SEC = 1000
+// Every field a directive fills comes from its slot (slots.ts: the nearest level's value or
+// the row's default); a builder adds the children, names and places, and the fields it derives.
 
 /** Build the typed tree from the main scope; `prefix` and `confFile` are absolute. */
 export function buildTree(main: Scope, prefix: string, confFile: string): MainConf {
@@ -94,21 +94,15 @@ export function buildTree(main: Scope, prefix: string, confFile: string): MainCo
   const rtmp = rtmpScope === undefined ? null : buildRtmp(rtmpScope)
   const http = httpScope === undefined ? null : buildHttp(httpScope, prefix, confDir)
   if (http !== null) checkFlvRelations(http, rtmp)
-  const errorLogs = main.get<{ path: string, level: ErrorLogConf['level'] }[]>('error_log', [])
-    .map((l) => ({ path: l.path === 'stderr' ? 'stderr' : underPrefix(prefix, l.path), level: l.level }))
+  const conf = slotValues(main, 'main')
+  const errorLogs = conf.errorLogs.map((l) => ({ path: l.path === 'stderr' ? 'stderr' : underPrefix(prefix, l.path), level: l.level }))
   return {
+    ...conf,
     prefix,
     confFile,
-    daemon: main.get('daemon', true),
-    masterProcess: main.get('master_process', true),
-    workerProcesses: main.get<number | 'auto'>('worker_processes', 1),
-    pidPath: underPrefix(prefix, main.get('pid', 'logs/edge.pid')),
+    pidPath: underPrefix(prefix, conf.pidPath),
     errorLogs: errorLogs.length > 0 ? errorLogs : [{ path: 'stderr', level: 'error' }],
-    connectTimeoutMs: main.get('connect_timeout', 3 * SEC),
-    sendTimeoutMs: main.get('send_timeout', 10 * SEC),
-    headerTimeoutMs: main.get('header_timeout', 10 * SEC),
-    keepaliveMs: main.get('keepalive', 60 * SEC),
-    events: buildEvents(events),
+    events: slotValues(events, 'events'),
     rtmp,
     http,
   }
@@ -116,15 +110,6 @@ export function buildTree(main: Scope, prefix: string, confFile: string): MainCo
 
 function underPrefix(prefix: string, path: string): string {
   return isAbsolute(path) ? path : join(prefix, path)
-}
-
-function buildEvents(s: Scope): EventsConf {
-  return {
-    workerConnections: s.get('worker_connections', 512),
-    resolver: s.get<ResolverConf | null>('resolver', null),
-    resolverTimeoutMs: s.get('resolver_timeout', 60 * SEC),
-    dynamicRefreshIntervalMs: s.get('dynamic_refresh_interval', 5 * SEC),
-  }
 }
 
 const DEFAULT_RTMP_LISTEN = parseListenAddress('1935', 1935) as ListenAddress
@@ -155,87 +140,22 @@ function buildRtmp(rtmp: Scope): RtmpConf {
     const defaultServer = e.marked ?? e.servers[0]
     return { address: e.address, servers: e.servers, defaultServer, serverId: defaultServer.serverId }
   })
-  return {
-    servers,
-    listeners,
-    staticPullPort: rtmp.get('static_pull_port', '1935'),
-    onProc: rtmp.own<NotifyConf>('on_proc')?.value ?? null,
-    onMaster: rtmp.own<NotifyConf>('on_master')?.value ?? null,
-    fastReload: rtmp.get('fast_reload', false),
-  }
+  return { ...slotValues(rtmp, 'rtmp'), servers, listeners }
 }
 
 function buildRtmpServer(s: Scope): RtmpServerConf {
   const apps = s.childrenOf(RTMP_APP).map(buildApp)
   const star = apps.filter((a) => a.name === '*')
-  const outQueue = s.get('out_queue', 2048)
   return {
-    listens: s.own<RtmpListen[]>('listen')?.value ?? [],
-    serverNames: s.own<string[]>('server_name')?.value ?? [''],
-    serverId: s.get('serverid', 'default'),
+    ...slotValues(s, 'rtmpServer'),
     applications: apps.filter((a) => a.name !== '*'),
     starApplication: star.length > 0 ? star[star.length - 1] : null,
-    timeoutMs: s.get('timeout', 60 * SEC),
-    pingMs: s.get('ping', 60 * SEC),
-    pingTimeoutMs: s.get('ping_timeout', 30 * SEC),
-    busy: s.get('busy', false),
-    maxStreams: s.get('max_streams', 64),
-    ackWindow: s.get('ack_window', 5_000_000),
-    chunkSize: s.get('chunk_size', 4096),
-    maxMessageBytes: s.get('max_message', 1024 * 1024),
-    outQueue,
-    outCork: s.get('out_cork', Math.floor(outQueue / 8)),
-    buflenMs: s.get('buflen', 1000),
-    playTimeFix: s.get('play_time_fix', true),
-    publishTimeFix: s.get('publish_time_fix', true),
-    tcpNodelay: s.get('tcp_nodelay', true),
-    hevcCodecId: s.get('hevc_codecid', 12),
-    maxConnections: s.get<number | null>('max_connections', null),
     where: scopeLocation(s),
   }
 }
 
 function buildApp(a: Scope): AppConf {
-  return {
-    name: a.label,
-    live: a.get('live', false),
-    idleStreams: a.get('idle_streams', true),
-    waitKey: a.get('wait_key', true),
-    waitVideo: a.get('wait_video', false),
-    syncMs: a.get<number | null>('sync', 300),
-    interleave: a.get('interleave', false),
-    bufferMs: a.get('buffer', 0),
-    publishNotify: a.get('publish_notify', false),
-    playRestart: a.get('play_restart', false),
-    dropIdlePublisherMs: a.get<number | null>('drop_idle_publisher', null),
-    cacheTimeMs: a.get('cache_time', 0),
-    mergeFrame: a.get('merge_frame', 32),
-    mergeTimeMs: a.get('merge_time', 40),
-    sendAll: a.get('send_all', false),
-    lowLatency: a.get('low_latency', false),
-    fixTimestampMs: a.get('fix_timestamp', 10 * SEC),
-    zeroStart: a.get('zero_start', false),
-    meta: a.get('meta', 'on'),
-    relayReconnectMs: a.get('relay_reconnect', 3 * SEC),
-    failedReconnectMs: a.get('failed_reconnect', 50),
-    relayBufferMs: a.get('relay_buffer', 5 * SEC),
-    pull: a.own<RelayConf>('pull')?.value ?? null,
-    pushes: a.own<RelayConf[]>('push')?.value ?? [],
-    notify: {
-      play: a.own<NotifyConf>('on_play')?.value ?? null,
-      publish: a.own<NotifyConf>('on_publish')?.value ?? null,
-      pull: a.own<NotifyConf>('on_pull')?.value ?? null,
-      stream: a.own<NotifyConf>('on_stream')?.value ?? null,
-      record: a.own<NotifyConf>('on_record')?.value ?? null,
-      push: a.own<NotifyConf[]>('on_push')?.value ?? [],
-      meta: a.own<NotifyConf[]>('on_meta')?.value ?? [],
-    },
-    onMetaOnce: a.get('on_meta_once', a.get('oclp_meta_once', true)),
-    onMetaType: a.get('on_meta_type', a.get<'video' | 'audio' | 'both'>('oclp_meta_type', 'video')),
-    ignoreInvalidNotify: a.get('ignore_invalid_notify', false),
-    access: a.concatenated<AccessRule>('access'),
-    where: scopeLocation(a),
-  }
+  return { ...slotValues(a, 'app'), name: a.label, notify: slotValues(a, 'appNotify'), where: scopeLocation(a) }
 }
 
 function scopeLocation(s: Scope): ConfLocation {
@@ -244,11 +164,6 @@ function scopeLocation(s: Scope): ConfLocation {
 
 // ---- http ----------------------------------------------------------------------------------
 
-/** nginx's built-in types when no `types` block applies (ngx_http_core_default_types). */
-const DEFAULT_TYPES: ReadonlyMap<string, string> = new Map([
-  ['html', 'text/html'], ['gif', 'image/gif'], ['jpg', 'image/jpeg'],
-])
-
 const DEFAULT_HTTP_LISTEN = parseListenAddress('80', 80) as ListenAddress
 
 function buildHttp(http: Scope, prefix: string, confDir: string): HttpConf {
@@ -256,13 +171,12 @@ function buildHttp(http: Scope, prefix: string, confDir: string): HttpConf {
 }
 
 function buildHttpServer(s: Scope, prefix: string, confDir: string): HttpServerConf {
-  const listens = s.own<HttpListen[]>('listen')?.value ?? [
-    { address: DEFAULT_HTTP_LISTEN, ssl: false, defaultServer: false, where: scopeLocation(s) },
-  ]
-  const cert = s.get<string[][]>('ssl_certificate', [])[0]?.[0]
-  const key = s.get<string[][]>('ssl_certificate_key', [])[0]?.[0]
-  const certPath = cert === undefined ? null : underPrefix(confDir, cert)
-  const keyPath = key === undefined ? null : underPrefix(confDir, key)
+  const conf = slotValues(s, 'httpServer')
+  const listens = conf.listens.length > 0
+    ? conf.listens
+    : [{ address: DEFAULT_HTTP_LISTEN, ssl: false, defaultServer: false, where: scopeLocation(s) }]
+  const certPath = conf.sslCertificate === null ? null : underPrefix(confDir, conf.sslCertificate)
+  const keyPath = conf.sslCertificateKey === null ? null : underPrefix(confDir, conf.sslCertificateKey)
   if (listens.some((l) => l.ssl)) {
     const l = listens.find((x) => x.ssl) as HttpListen
     if (certPath === null) throw new ConfError(l.where, `no "ssl_certificate" is defined for the "listen ... ssl" directive`)
@@ -275,8 +189,8 @@ function buildHttpServer(s: Scope, prefix: string, confDir: string): HttpServerC
     }
   }
   return {
+    ...conf,
     listens,
-    serverNames: s.own<string[]>('server_name')?.value ?? [''],
     sslCertificate: certPath,
     sslCertificateKey: keyPath,
     locations: s.childrenOf(HTTP_LOC).map((l) => buildLocation(l, prefix)),
@@ -285,20 +199,15 @@ function buildHttpServer(s: Scope, prefix: string, confDir: string): HttpServerC
 }
 
 function buildLocation(l: Scope, prefix: string): LocationConf {
+  const conf = slotValues(l, 'location')
   const space = l.label.indexOf(' ')
-  const alias = l.own<string>('alias')?.value ?? null
   return {
+    ...conf,
     modifier: l.label.slice(0, space) as LocationModifier,
     path: l.label.slice(space + 1),
     regex: locationRegex(l.label) as RegExp | null, // checked when the location was read
-    handler: l.own<LocationHandler>('handler')?.value ?? { kind: 'static' },
-    root: underPrefix(prefix, l.get('root', 'html')),
-    alias: alias === null ? null : underPrefix(prefix, alias),
-    index: l.get<string[][]>('index', [['index.html']]).flat(),
-    addHeaders: l.get<AddHeader[]>('add_header', []),
-    types: l.get<ReadonlyMap<string, string>>('types', DEFAULT_TYPES),
-    defaultType: l.get('default_type', 'text/plain'),
-    chunkedTransferEncoding: l.get('chunked_transfer_encoding', true),
+    root: underPrefix(prefix, conf.root),
+    alias: conf.alias === null ? null : underPrefix(prefix, conf.alias),
     locations: l.childrenOf(HTTP_LOC).map((c) => buildLocation(c, prefix)),
     where: scopeLocation(l),
   }

@@ -3,6 +3,7 @@
 // scopes of a branch (nginx's create/merge of main, srv and loc/app confs) into the typed tree.
 import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
+import type { Into } from './slots.js'
 
 // Context bits: where a directive may be written. Names follow nginx (NGX_MAIN_CONF,
 // NGX_RTMP_SRV_CONF, NGX_HTTP_LOC_CONF, ...).
@@ -25,14 +26,12 @@ export type ContextBit =
   | typeof HTTP | typeof HTTP_SRV | typeof HTTP_LOC | typeof HTTP_UPS | typeof HTTP_SIF
   | typeof HTTP_LIF | typeof HTTP_LMT
 
-/** A value set by a directive, with where it was written. */
-export interface Setting<T = unknown> {
-  readonly value: T
-  readonly where: ConfLocation
-}
-
+/**
+ * One block's values while the directive table is applied, keyed by slot (slots.ts). Typed by
+ * the slot: a setter puts what its slot's field holds.
+ */
 export class Scope {
-  readonly values = new Map<string, Setting>()
+  private readonly values = new Map<string, unknown>()
   readonly children: Scope[] = []
 
   constructor(
@@ -46,44 +45,51 @@ export class Scope {
     parent?.children.push(this)
   }
 
-  /** Set a single-valued directive; a second one in the same block is nginx's "is duplicate". */
-  setOnce(stmt: Statement, value: unknown, key = stmt.name): void {
-    if (this.values.has(key)) throw new ConfError(at(stmt), `"${stmt.name}" directive is duplicate`)
-    this.values.set(key, { value, where: at(stmt) })
+  has(into: Into<never>): boolean {
+    return this.values.has(into.key)
+  }
+
+  /** nginx's "is duplicate": a slot set once per block is already set in this one. */
+  claim(stmt: Statement, into: Into<never>): void {
+    if (this.values.has(into.key)) throw new ConfError(at(stmt), `"${stmt.name}" directive is duplicate`)
+  }
+
+  /** Set a single-valued slot; a second one in the same block is "is duplicate". */
+  setOnce<V>(stmt: Statement, into: Into<V>, value: V): void {
+    this.claim(stmt, into)
+    this.values.set(into.key, value)
+  }
+
+  /** Set a slot whatever this block held (a setter that allows a second one). */
+  replace<V>(into: Into<V>, value: V): void {
+    this.values.set(into.key, value)
   }
 
   /** Append to a repeatable directive's list in this block. */
-  push(key: string, stmt: Statement, value: unknown): void {
-    const cur = this.values.get(key)
-    const list = cur === undefined ? [] : (cur.value as unknown[])
-    list.push(value)
-    if (cur === undefined) this.values.set(key, { value: list, where: at(stmt) })
+  push<E>(into: Into<readonly E[]>, value: E): void {
+    const list = this.values.get(into.key) as E[] | undefined
+    if (list === undefined) this.values.set(into.key, [value])
+    else list.push(value)
   }
 
-  own<T>(key: string): Setting<T> | undefined {
-    return this.values.get(key) as Setting<T> | undefined
+  own<V>(into: Into<V>): V | undefined {
+    return this.values.get(into.key) as V | undefined
   }
 
   /** The nearest value up the scope chain (nginx merge: child overrides parent). */
-  inherited<T>(key: string): Setting<T> | undefined {
+  inherited<V>(into: Into<V>): V | undefined {
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      const v = s.values.get(key)
-      if (v !== undefined) return v as Setting<T>
+      if (s.values.has(into.key)) return s.values.get(into.key) as V
     }
     return undefined
   }
 
-  get<T>(key: string, fallback: T): T {
-    const v = this.inherited<T>(key)
-    return v === undefined ? fallback : v.value
-  }
-
   /** Lists written at every level, parent first (rtmp allow/deny rules merge this way). */
-  concatenated<T>(key: string): T[] {
-    const levels: T[][] = []
+  concatenated<E>(into: Into<readonly E[]>): E[] {
+    const levels: E[][] = []
     for (let s: Scope | null = this; s !== null; s = s.parent) {
-      const v = s.values.get(key)
-      if (v !== undefined) levels.unshift(v.value as T[])
+      const v = s.values.get(into.key) as E[] | undefined
+      if (v !== undefined) levels.unshift(v)
     }
     return levels.flat()
   }

@@ -1,19 +1,23 @@
-// Directive setters: parse a statement's arguments into a scope, with nginx's and PingOS's
-// messages for bad values. Generic slots (flag, msec, size, number, enum, string) mirror
-// ngx_conf_set_*_slot; the rest mirror the PingOS handlers named beside them.
+// Directive setters: parse a statement's arguments into the slot of its row, with nginx's and
+// PingOS's messages for bad values. Generic slots (flag, msec, sec, size, number, enum,
+// bitmask, string) mirror ngx_conf_set_*_slot; the rest mirror the PingOS handlers named
+// beside them.
 import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 import { at, type Scope } from './scope.js'
+import type { Into } from './slots.js'
 import type {
-  AccessRule, AddHeader, CidrMatch, FlvLiveHandler, HttpListen, NotifyConf, NotifyEvent, RelayConf,
-  RelayUrl, RtmpListen,
+  AccessRule, AddHeader, CidrMatch, ErrorLogConf, FlvLiveHandler, HttpListen, LocationHandler, NotifyConf,
+  NotifyEvent, RelayConf, RelayUrl, ResolverConf, RtmpListen,
 } from './tree.js'
 import {
-  compileRegex, isSoKeepalive, parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTimeMs, parseUrl, regexFailure,
+  compileRegex, isSoKeepalive, parseFlag, parseListenAddress, parseNumber, parseOffset, parseSize, parseTime,
+  parseTimeMs, parseUrl, regexFailure,
 } from './values.js'
 import { compileTemplate } from './variables.js'
 
-export type Setter = (scope: Scope, stmt: Statement) => void
+/** nginx's cmd->set: put what a statement says into its row's slot, in the scope of its block. */
+export type Setter<V> = (scope: Scope, stmt: Statement, into: Into<V>) => void
 
 /** `"<name>" directive <reason>`: how nginx prints a string returned by a directive handler. */
 export function directiveError(stmt: Statement, reason: string): ConfError {
@@ -24,100 +28,138 @@ function emerg(stmt: Statement, message: string): ConfError {
   return new ConfError(at(stmt), message, 'emerg', 'ERR_CONF_VALUE')
 }
 
-// PingOS's notify parser logs its reason at [warn] and fails without a second line (§4.1).
+// ngx_conf_log_error(NGX_LOG_WARN, ...) then NGX_CONF_ERROR: the reason at [warn] and no second
+// line (the enum and bitmask slots; PingOS's notify parser, §4.1).
 function warnFail(stmt: Statement, message: string): ConfError {
   return new ConfError(at(stmt), message, 'warn', 'ERR_CONF_VALUE')
 }
 
-// ---- generic slots ------------------------------------------------------------------------
+// ---- generic slots (src/core/ngx_conf_file.c) -----------------------------------------------
 
-export const flag: Setter = (scope, stmt) => {
+/** A slot set once per block: "is duplicate" is checked before the value is read, as nginx does. */
+function once<V>(parse: (stmt: Statement) => V): Setter<V> {
+  return (scope, stmt, into) => {
+    scope.claim(stmt, into)
+    scope.replace(into, parse(stmt))
+  }
+}
+
+export const flag = once((stmt) => {
   const v = parseFlag(stmt.args[0])
   if (v === null) {
     throw emerg(stmt, `invalid value "${stmt.args[0]}" in "${stmt.name}" directive, it must be "on" or "off"`)
   }
-  scope.setOnce(stmt, v)
-}
+  return v
+})
 
-export const msec: Setter = (scope, stmt) => {
+/** ngx_conf_set_msec_slot: nginx time, in milliseconds */
+export const msec = once((stmt) => {
   const v = parseTimeMs(stmt.args[0])
   if (v === null) throw directiveError(stmt, 'invalid value')
-  scope.setOnce(stmt, v)
+  return v
+})
+
+/** ngx_conf_set_sec_slot: nginx time, in seconds */
+export const sec = once((stmt) => {
+  const v = parseTime(stmt.args[0], 's')
+  if (v === null) throw directiveError(stmt, 'invalid value')
+  return v
+})
+
+/**
+ * ngx_rtmp_live_set_msec_slot (sync, drop_idle_publisher): "off" (null) replaces whatever the
+ * block held, unchecked; a time is an msec slot.
+ */
+export const msecOrOff: Setter<number | null> = (scope, stmt, into) => {
+  if (stmt.args[0].toLowerCase() === 'off') return scope.replace(into, null)
+  msec(scope, stmt, into)
 }
 
-/** time or "off" (null): sync, drop_idle_publisher */
-export const msecOrOff: Setter = (scope, stmt) => {
-  if (stmt.args[0] === 'off') return scope.setOnce(stmt, null)
-  msec(scope, stmt)
-}
-
-export const size: Setter = (scope, stmt) => {
+export const size = once((stmt) => {
   const v = parseSize(stmt.args[0])
   if (v === null) throw directiveError(stmt, 'invalid value')
-  scope.setOnce(stmt, v)
-}
+  return v
+})
 
-export const offset: Setter = (scope, stmt) => {
+export const offset = once((stmt) => {
   const v = parseOffset(stmt.args[0])
   if (v === null) throw directiveError(stmt, 'invalid value')
-  scope.setOnce(stmt, v)
-}
+  return v
+})
 
-export const num: Setter = (scope, stmt) => {
+function parseNum(stmt: Statement): number {
   const v = parseNumber(stmt.args[0])
   if (v === null) throw directiveError(stmt, 'invalid number')
-  scope.setOnce(stmt, v)
+  return v
 }
 
-export function numAtMost(max: number, message: string): Setter {
-  return (scope, stmt) => {
-    num(scope, stmt)
-    if ((scope.own<number>(stmt.name) as { value: number }).value > max) throw emerg(stmt, message)
+export const num = once(parseNum)
+
+/** A number slot with a post handler refusing more than `max` (merge_frame). */
+export function numAtMost(max: number, message: string): Setter<number> {
+  return once((stmt) => {
+    const v = parseNum(stmt)
+    if (v > max) throw emerg(stmt, message)
+    return v
+  })
+}
+
+export const str = once((stmt) => stmt.args[0])
+
+/** The first of a repeatable string slot (ssl_certificate: edge uses one certificate). */
+export const first: Setter<string> = (scope, stmt, into) => {
+  if (!scope.has(into)) scope.replace(into, stmt.args[0])
+}
+
+/** ngx_conf_set_enum_slot: one word of a list, case-insensitive. */
+export function oneOf<const T extends string>(...allowed: T[]): Setter<T> {
+  return once((stmt) => {
+    const v = allowed.find((a) => a.toLowerCase() === stmt.args[0].toLowerCase())
+    if (v === undefined) throw warnFail(stmt, `invalid value "${stmt.args[0]}"`)
+    return v
+  })
+}
+
+/** ngx_conf_set_bitmask_slot's check: every argument must be a word of the list. */
+function checkWords(stmt: Statement, allowed: readonly string[]): string[] {
+  const words = stmt.args.map((a) => a.toLowerCase())
+  const bad = words.findIndex((w) => !allowed.includes(w))
+  if (bad !== -1) throw warnFail(stmt, `invalid value "${stmt.args[bad]}"`)
+  return words
+}
+
+/** ngx_conf_set_bitmask_slot: words of a list; a second line adds to the first. */
+export function bitmask(...allowed: string[]): Setter<readonly string[]> {
+  return (scope, stmt, into) => {
+    for (const w of checkWords(stmt, allowed)) scope.push(into, w)
   }
 }
 
-export const str: Setter = (scope, stmt) => scope.setOnce(stmt, stmt.args[0])
-
-/** ngx_conf_set_enum_slot */
-export function oneOf(...allowed: string[]): Setter {
-  return (scope, stmt) => {
-    const v = stmt.args[0]
-    if (!allowed.includes(v)) throw directiveError(stmt, `invalid value "${v}"`)
-    scope.setOnce(stmt, v)
-  }
+/** ngx_conf_set_str_array_slot and friends: repeatable, every argument kept. */
+export const list: Setter<readonly string[]> = (scope, stmt, into) => {
+  for (const a of stmt.args) scope.push(into, a)
 }
-
-/** ngx_conf_set_bitmask_slot: every argument must be a known word ([warn] + failure). */
-export function bitmask(...allowed: string[]): Setter {
-  return (scope, stmt) => {
-    for (const a of stmt.args) if (!allowed.includes(a.toLowerCase())) throw warnFail(stmt, `invalid value "${a}"`)
-    scope.setOnce(stmt, stmt.args.map((a) => a.toLowerCase()))
-  }
-}
-
-/** ngx_conf_set_str_array_slot and friends: repeatable, every occurrence kept. */
-export const list: Setter = (scope, stmt) => scope.push(stmt.name, stmt, stmt.args)
 
 /** Accepted with its arguments checked for count only (directives edge does not act on). */
-export const accept: Setter = () => {}
+export const accept: Setter<never> = () => {}
 
 /** Accepted once per block (a standard slot whose value edge does not use). */
-export const acceptOnce: Setter = (scope, stmt) => scope.setOnce(stmt, stmt.args)
+export const acceptOnce = once((stmt) => stmt.args)
 
 // ---- main and events -----------------------------------------------------------------------
 
-export const workerProcesses: Setter = (scope, stmt) => {
+export const workerProcesses = once((stmt): number | 'auto' => {
   const a = stmt.args[0]
-  if (a === 'auto') return scope.setOnce(stmt, 'auto')
+  if (a === 'auto') return 'auto'
   const n = parseNumber(a)
   if (n === null || n < 1) throw directiveError(stmt, 'invalid value')
-  scope.setOnce(stmt, n)
-}
+  return n
+})
 
 export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const
 const DEBUG_MASKS = ['debug_core', 'debug_alloc', 'debug_mutex', 'debug_event', 'debug_http', 'debug_mail', 'debug_stream']
 
-export const errorLog: Setter = (scope, stmt) => {
+export const errorLog: Setter<readonly ErrorLogConf[]> = (scope, stmt, into) => {
   const [path, ...levels] = stmt.args
   let level: (typeof LOG_LEVELS)[number] = 'error'
   for (const l of levels) {
@@ -125,10 +167,10 @@ export const errorLog: Setter = (scope, stmt) => {
     else if (DEBUG_MASKS.includes(l)) level = 'debug'
     else throw emerg(stmt, `invalid log level "${l}"`)
   }
-  scope.push('error_log', stmt, { path, level })
+  scope.push(into, { path, level })
 }
 
-export const resolver: Setter = (scope, stmt) => {
+export const resolver = once((stmt): ResolverConf => {
   const addresses: string[] = []
   let validMs: number | null = null
   let ipv6 = true
@@ -149,8 +191,8 @@ export const resolver: Setter = (scope, stmt) => {
     }
   }
   if (addresses.length === 0) throw emerg(stmt, 'no name servers defined')
-  scope.setOnce(stmt, { addresses, validMs, ipv6 })
-}
+  return { addresses, validMs, ipv6 }
+})
 
 // ---- rtmp server ---------------------------------------------------------------------------
 
@@ -164,7 +206,7 @@ function checkListenOption(stmt: Statement, option: string): void {
 }
 
 /** rtmp `listen` (ngx_rtmp_core_listen): address plus at most one option (TAKE12). */
-export const rtmpListen: Setter = (scope, stmt) => {
+export const rtmpListen: Setter<readonly RtmpListen[]> = (scope, stmt, into) => {
   const addr = parseListenAddress(stmt.args[0], 1935)
   if ('reason' in addr) throw emerg(stmt, `${addr.reason} in "${stmt.args[0]}" of the "listen" directive`)
   const option = stmt.args[1]
@@ -172,7 +214,7 @@ export const rtmpListen: Setter = (scope, stmt) => {
     if (option.startsWith('so_keepalive=')) checkListenOption(stmt, option)
     else if (!RTMP_LISTEN_OPTIONS.test(option)) throw emerg(stmt, `the invalid "${option}" parameter`)
   }
-  const listens = scope.own<RtmpListen[]>('listen')?.value ?? []
+  const listens = scope.own(into) ?? []
   if (listens.some((l) => l.address.text === addr.text)) {
     throw emerg(stmt, `duplicate "${addr.text}" address and port pair`)
   }
@@ -181,16 +223,16 @@ export const rtmpListen: Setter = (scope, stmt) => {
     defaultServer: option === 'default_server' || option === 'default',
     where: at(stmt),
   }
-  scope.push('listen', stmt, listen)
+  scope.push(into, listen)
 }
 
-export const serverNames: Setter = (scope, stmt) => {
+export const serverNames: Setter<readonly string[]> = (scope, stmt, into) => {
   for (const name of stmt.args) {
     if (name.startsWith('~')) {
       const regex = compileRegex(name.slice(1), false)
       if (typeof regex === 'string') throw emerg(stmt, regexFailure(name.slice(1), regex))
     }
-    scope.push('server_name', stmt, name)
+    scope.push(into, name)
   }
 }
 
@@ -248,8 +290,8 @@ function parseRelayUrl(stmt: Statement, text: string): RelayUrl {
   return { scheme, host: m[1], port, text }
 }
 
-export const pull: Setter = (scope, stmt) => scope.setOnce(stmt, parseRelay(stmt))
-export const push: Setter = (scope, stmt) => scope.push('push', stmt, parseRelay(stmt))
+export const pull = once(parseRelay)
+export const push: Setter<readonly RelayConf[]> = (scope, stmt, into) => scope.push(into, parseRelay(stmt))
 
 // ---- notifications (ngx_rtmp_notify_create_event, §4.1) -------------------------------------
 
@@ -314,20 +356,17 @@ export function parseNotify(stmt: Statement, event: NotifyEvent): NotifyConf {
   return { event, url, parsed, args, groupId, stages: { update, done }, timeoutMs, updateMs, where: at(stmt) }
 }
 
-export const notifyOnce: Setter = (scope, stmt) => {
+// on_<event> and oclp_<event> fill one slot: a second one of either is a duplicate.
+export const notifyOnce: Setter<NotifyConf> = (scope, stmt, into) => {
   const event = NOTIFY_ALIASES[stmt.name]
-  const key = `on_${event}`
-  if (scope.values.has(key)) throw warnFail(stmt, `duplicate ${key}`)
-  const conf = parseNotify(stmt, event)
-  scope.values.set(key, { value: conf, where: at(stmt) })
+  if (scope.has(into)) throw warnFail(stmt, `duplicate on_${event}`)
+  scope.replace(into, parseNotify(stmt, event))
 }
 
-export const notifyRepeated: Setter = (scope, stmt) => {
+export const notifyRepeated: Setter<readonly NotifyConf[]> = (scope, stmt, into) => {
   const event = NOTIFY_ALIASES[stmt.name]
-  const key = `on_${event}`
-  const current = scope.own<NotifyConf[]>(key)?.value ?? []
-  if (current.length >= NOTIFY_MAX_REPEATED) throw warnFail(stmt, `too much ${key} events`)
-  scope.push(key, stmt, parseNotify(stmt, event))
+  if ((scope.own(into) ?? []).length >= NOTIFY_MAX_REPEATED) throw warnFail(stmt, `too much on_${event} events`)
+  scope.push(into, parseNotify(stmt, event))
 }
 
 // ---- access (ngx_rtmp_access_module.c / ngx_http_access_module.c) ---------------------------
@@ -352,7 +391,7 @@ export function parseCidr(text: string): CidrMatch | null {
   return null
 }
 
-export const rtmpAccess: Setter = (scope, stmt) => {
+export const rtmpAccess: Setter<readonly AccessRule[]> = (scope, stmt, into) => {
   let action: AccessRule['action'] = 'all'
   let target = stmt.args[0]
   if (stmt.args.length === 2) {
@@ -364,14 +403,14 @@ export const rtmpAccess: Setter = (scope, stmt) => {
   const match = parseCidr(target)
   if (match === null) throw emerg(stmt, `invalid parameter "${target}"`)
   const rule: AccessRule = { allow: stmt.name === 'allow', action, match, where: at(stmt) }
-  scope.push('access', stmt, rule)
+  scope.push(into, rule)
 }
 
-export const httpAccess: Setter = (scope, stmt) => {
+export const httpAccess: Setter<readonly AccessRule[]> = (scope, stmt, into) => {
   const match = parseCidr(stmt.args[0])
   if (match === null) throw emerg(stmt, `invalid parameter "${stmt.args[0]}"`)
   const rule: AccessRule = { allow: stmt.name === 'allow', action: 'all', match, where: at(stmt) }
-  scope.push('access', stmt, rule)
+  scope.push(into, rule)
 }
 
 // ---- http ----------------------------------------------------------------------------------
@@ -380,7 +419,7 @@ const HTTP_LISTEN_FLAGS = new Set(['default_server', 'default', 'ssl', 'http2', 
   'reuseport', 'deferred', 'bind'])
 const HTTP_LISTEN_KEYS = /^(backlog|rcvbuf|sndbuf|accept_filter|setfib|fastopen|ipv6only|so_keepalive)=/
 
-export const httpListen: Setter = (scope, stmt) => {
+export const httpListen: Setter<readonly HttpListen[]> = (scope, stmt, into) => {
   const addr = parseListenAddress(stmt.args[0], 80)
   if ('reason' in addr) throw emerg(stmt, `${addr.reason} in "${stmt.args[0]}" of the "listen" directive`)
   const opts = stmt.args.slice(1)
@@ -394,38 +433,40 @@ export const httpListen: Setter = (scope, stmt) => {
     defaultServer: opts.includes('default_server') || opts.includes('default'),
     where: at(stmt),
   }
-  scope.push('listen', stmt, listen)
+  scope.push(into, listen)
 }
 
-export const addHeader: Setter = (scope, stmt) => {
+export const addHeader: Setter<readonly AddHeader[]> = (scope, stmt, into) => {
   if (stmt.args.length === 3 && stmt.args[2] !== 'always') throw emerg(stmt, `invalid parameter "${stmt.args[2]}"`)
-  const header: AddHeader = { name: stmt.args[0], value: stmt.args[1], always: stmt.args.length === 3 }
-  scope.push('add_header', stmt, header)
+  scope.push(into, { name: stmt.args[0], value: stmt.args[1], always: stmt.args.length === 3 })
 }
 
-export const rootOrAlias: Setter = (scope, stmt) => {
-  const other = stmt.name === 'root' ? 'alias' : 'root'
-  if (scope.values.has(other)) {
-    throw emerg(stmt, `"${stmt.name}" directive is duplicate, "${other}" directive was specified earlier`)
+/** root / alias (ngx_http_core_root): one of the two per location; `other` is the other's slot. */
+export function rootOrAlias(other: Into<never>): Setter<string> {
+  return (scope, stmt, into) => {
+    if (scope.has(other)) {
+      const otherName = stmt.name === 'root' ? 'alias' : 'root'
+      throw emerg(stmt, `"${stmt.name}" directive is duplicate, "${otherName}" directive was specified earlier`)
+    }
+    scope.setOnce(stmt, into, stmt.args[0])
   }
-  scope.setOnce(stmt, stmt.args[0])
 }
 
 /**
  * types { mime ext...; }: a free-form block; each entry maps extensions to a MIME type.
  * Several blocks in one context add to the same table (ngx_http_core_types).
  */
-export const types: Setter = (scope, stmt) => {
-  const map = scope.own<Map<string, string>>('types')?.value ?? new Map<string, string>()
+export const types: Setter<ReadonlyMap<string, string>> = (scope, stmt, into) => {
+  const map = new Map(scope.own(into))
   for (const entry of stmt.block ?? []) {
     if (entry.block !== null) throw emerg(entry, 'unexpected "{"')
     for (const ext of entry.args) map.set(ext.toLowerCase(), entry.name)
   }
-  if (!scope.values.has('types')) scope.values.set('types', { value: map, where: at(stmt) })
+  scope.replace(into, map)
 }
 
 /** flv_live <rtmp-listen> [app=X] [audio=0|1] [video=0|1] (§1.7, §8.1) */
-export const flvLive: Setter = (scope, stmt) => {
+export const flvLive: Setter<LocationHandler> = (scope, stmt, into) => {
   let app: string | null = null
   let audio = true
   let video = true
@@ -440,12 +481,12 @@ export const flvLive: Setter = (scope, stmt) => {
   const handler: FlvLiveHandler = {
     kind: 'flv_live', rtmpListen: stmt.args[0], rtmpListenAddress: 'reason' in addr ? '' : addr.text, app, audio, video, where: at(stmt),
   }
-  scope.setOnce(stmt, handler, 'handler')
+  scope.setOnce(stmt, into, handler)
 }
 
 /** ts_live / hls2_live: accepted; arguments checked as PingOS does; not served by edge. */
-export function liveHandlerOptions(...keys: string[]): Setter {
-  return (scope, stmt) => {
+export function liveHandlerOptions(...keys: string[]): Setter<LocationHandler> {
+  return (scope, stmt, into) => {
     for (const a of stmt.args.slice(1)) {
       const eq = a.indexOf('=')
       if (eq === -1 || !keys.includes(a.slice(0, eq))) {
@@ -453,18 +494,18 @@ export function liveHandlerOptions(...keys: string[]): Setter {
         throw directiveError(stmt, `invalid parameter "${a}"`)
       }
     }
-    scope.setOnce(stmt, { kind: 'unsupported', directive: stmt.name, where: at(stmt) }, 'handler')
+    scope.setOnce(stmt, into, { kind: 'unsupported', directive: stmt.name, where: at(stmt) })
   }
 }
 
-/** Handlers that answer a location (rtmp_stat, rtmp_control, sys_stat, ...). */
-export function locationHandler(kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat' | 'unsupported', check?: Setter): Setter {
-  return (scope, stmt) => {
-    check?.(scope, stmt)
+/**
+ * Handlers that answer a location (rtmp_stat, rtmp_control, sys_stat, ...); `words`: the
+ * bitmask their arguments are checked against.
+ */
+export function locationHandler(kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat' | 'unsupported', words?: readonly string[]): Setter<LocationHandler> {
+  return (scope, stmt, into) => {
+    const args = words === undefined ? stmt.args.map((a) => a.toLowerCase()) : checkWords(stmt, words)
     const where: ConfLocation = at(stmt)
-    const value = kind === 'unsupported'
-      ? { kind, directive: stmt.name, where }
-      : { kind, args: stmt.args.map((a) => a.toLowerCase()), where }
-    scope.setOnce(stmt, value, 'handler')
+    scope.setOnce(stmt, into, kind === 'unsupported' ? { kind, directive: stmt.name, where } : { kind, args, where })
   }
 }

@@ -1,44 +1,58 @@
 // Value parsers with nginx's rules (src/core/ngx_parse.c, ngx_conf_file.c slots).
 // Each returns the value or null; the directive table turns null into nginx's message.
 
-const INT32_MAX = 0x7fffffff
+/** The longest a Node timer waits (setTimeout's limit); longer times are held at it. */
+export const TIMER_MAX_MS = 0x7fffffff
 
-// ngx_parse_time: units y M w d h m s ms in decreasing order, optionally separated by spaces;
-// a bare number is seconds. `is_sec` callers (keepalive header etc.) are not needed here.
-const TIME_UNITS: Record<string, [rank: number, ms: number]> = {
-  y: [1, 365 * 24 * 3600 * 1000],
-  M: [2, 30 * 24 * 3600 * 1000],
-  w: [3, 7 * 24 * 3600 * 1000],
-  d: [4, 24 * 3600 * 1000],
-  h: [5, 3600 * 1000],
-  m: [6, 60 * 1000],
-  s: [7, 1000],
-  ms: [8, 1],
+// ngx_parse_time (src/core/ngx_parse.c), step by step: units y M w d h m s ms, each after a
+// larger one, optionally followed by spaces; a number with no unit after it counts as seconds
+// (`1m30` is 90 s), and so does one ended by a space. Milliseconds (msec slots) refuse y and
+// M; seconds (sec slots) refuse ms.
+const enum Step { Start, Year, Month, Week, Day, Hour, Min, Sec, Msec, Last }
+const UNITS: Record<string, readonly [Step, seconds: number]> = {
+  y: [Step.Year, 365 * 24 * 3600], M: [Step.Month, 30 * 24 * 3600], w: [Step.Week, 7 * 24 * 3600],
+  d: [Step.Day, 24 * 3600], h: [Step.Hour, 3600], m: [Step.Min, 60], s: [Step.Sec, 1], ms: [Step.Msec, 0.001],
 }
 
-/** nginx time → milliseconds (`5s`, `1m30s`, `500ms`, bare `3` = 3 s); null if invalid. */
-export function parseTimeMs(text: string): number | null {
-  const re = /(\d+)(ms|[yMwdhms])?( *)/y
-  let rank = 0
+/** nginx time in `unit` (`5s`, `1m30s`, `500ms`, bare `3` = 3 s); null where nginx says invalid. */
+export function parseTime(text: string, unit: 'ms' | 's'): number | null {
+  const perSecond = unit === 'ms' ? 1000 : 1
+  let step = unit === 'ms' ? Step.Month : Step.Start
+  let value = 0
   let total = 0
-  let pos = 0
-  let any = false
-  while (pos < text.length) {
-    re.lastIndex = pos
-    const m = re.exec(text)
-    if (m === null) return null
-    const unit = m[2] ?? 's'
-    const [r, scale] = TIME_UNITS[unit]
-    if (m[2] === undefined && pos + m[0].length !== text.length) return null
-    if (r <= rank) return null
-    rank = r
-    const v = Number(m[1]) * scale
-    if (!Number.isSafeInteger(v) || total + v > INT32_MAX) return null
-    total += v
-    pos += m[0].length
-    any = true
+  let valid = false
+  let p = 0
+  while (p < text.length) {
+    const c = text[p++]
+    if (c >= '0' && c <= '9') {
+      value = value * 10 + Number(c)
+      valid = true
+      continue
+    }
+    if (c === ' ') {
+      if (step >= Step.Sec) return null
+      step = Step.Last
+      total += value * perSecond
+    } else {
+      const name = c === 'm' && text[p] === 's' ? 'ms' : c
+      const u = UNITS[name]
+      if (u === undefined || step >= u[0] || (name === 'ms' && unit === 's')) return null
+      p += name.length - 1
+      step = u[0]
+      total += value * u[1] * perSecond
+    }
+    value = 0
+    while (text[p] === ' ') p++
   }
-  return any ? total : null
+  if (!valid) return null
+  total += value * perSecond
+  return Number.isSafeInteger(total) ? total : null
+}
+
+/** nginx time as an msec slot reads it, in milliseconds; held at TIMER_MAX_MS. */
+export function parseTimeMs(text: string): number | null {
+  const ms = parseTime(text, 'ms')
+  return ms === null ? null : Math.min(ms, TIMER_MAX_MS)
 }
 
 /** nginx size (`512`, `64k`, `6m`): bytes, null if invalid (ngx_parse_size). */

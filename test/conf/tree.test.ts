@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../lib/conf/check.js'
-import type { AppConf, MainConf, RtmpServerConf } from '../../lib/conf/tree.js'
-import { parseSize, parseTimeMs } from '../../lib/conf/values.js'
+import type {
+  AppConf, AppNotifyConf, EventsConf, HttpServerConf, LocationConf, MainConf, RtmpConf, RtmpServerConf,
+} from '../../lib/conf/tree.js'
+import { parseSize, parseTime, parseTimeMs, TIMER_MAX_MS } from '../../lib/conf/values.js'
 import { selectServer } from '../../lib/core/vhost.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-tree-'))
@@ -35,6 +37,16 @@ t.test('values: nginx time and size syntax', async (t) => {
   t.equal(parseTimeMs('1s1m'), null, 'units must decrease')
   t.equal(parseTimeMs('5x'), null)
   t.equal(parseTimeMs(''), null)
+  t.equal(parseTimeMs('1h 5m'), 3_900_000, 'spaces after a unit')
+  t.equal(parseTimeMs('1m30'), 90_000, 'a trailing number is seconds (ngx_parse_time)')
+  t.equal(parseTimeMs('1s30'), 31_000, '... even after s')
+  t.equal(parseTimeMs('30 '), 30_000, 'a space ends a number of seconds')
+  t.equal(parseTimeMs('1y'), null, 'msec slots refuse years')
+  t.equal(parseTimeMs('1M'), null, '... and months')
+  t.equal(parseTimeMs('52w'), TIMER_MAX_MS, 'times past a Node timer are held at its limit')
+  t.equal(parseTime('1y', 's'), 31_536_000, 'sec slots take years')
+  t.equal(parseTime('1M', 's'), 2_592_000, '... and months')
+  t.equal(parseTime('500ms', 's'), null, '... but not ms')
   t.equal(parseSize('6291456'), 6291456)
   t.equal(parseSize('64k'), 65536)
   t.equal(parseSize('6M'), 6 * 1024 * 1024)
@@ -163,4 +175,78 @@ t.test('http: locations, flv_live, inheritance and paths', async (t) => {
   t.equal(locs[0].root, join(dir, 'www'), 'root resolves against the prefix')
   t.equal(locs[3].types.get('m3u8'), 'application/vnd.apple.mpegurl')
   t.equal(tree.http?.servers[0].listens[0].address.text, '0.0.0.0:8080')
+})
+
+// Every field of each conf the builders fill, listed here so that the compiler checks the list
+// against tree.ts: the slots of the directive table and the builders together must fill each.
+const FIELDS = {
+  main: keys<MainConf>({
+    prefix: 1, confFile: 1, daemon: 1, masterProcess: 1, workerProcesses: 1, pidPath: 1, errorLogs: 1,
+    connectTimeoutMs: 1, sendTimeoutMs: 1, headerTimeoutMs: 1, keepaliveMs: 1, events: 1, rtmp: 1, http: 1,
+  }),
+  events: keys<EventsConf>({ workerConnections: 1, resolver: 1, resolverTimeoutMs: 1, dynamicRefreshIntervalMs: 1 }),
+  rtmp: keys<RtmpConf>({ servers: 1, listeners: 1, staticPullPort: 1, onProc: 1, onMaster: 1, fastReload: 1 }),
+  rtmpServer: keys<RtmpServerConf>({
+    listens: 1, serverNames: 1, serverId: 1, applications: 1, starApplication: 1, timeoutMs: 1, pingMs: 1,
+    pingTimeoutMs: 1, busy: 1, maxStreams: 1, ackWindow: 1, chunkSize: 1, maxMessageBytes: 1, outQueue: 1,
+    outCork: 1, buflenMs: 1, playTimeFix: 1, publishTimeFix: 1, tcpNodelay: 1, hevcCodecId: 1, maxConnections: 1,
+    where: 1,
+  }),
+  app: keys<AppConf>({
+    name: 1, live: 1, idleStreams: 1, waitKey: 1, waitVideo: 1, syncMs: 1, interleave: 1, bufferMs: 1,
+    publishNotify: 1, playRestart: 1, dropIdlePublisherMs: 1, cacheTimeMs: 1, mergeFrame: 1, mergeTimeMs: 1,
+    sendAll: 1, lowLatency: 1, fixTimestampMs: 1, zeroStart: 1, meta: 1, relayReconnectMs: 1,
+    failedReconnectMs: 1, relayBufferMs: 1, pull: 1, pushes: 1, notify: 1, onMetaOnce: 1, onMetaType: 1,
+    ignoreInvalidNotify: 1, access: 1, where: 1,
+  }),
+  appNotify: keys<AppNotifyConf>({ play: 1, publish: 1, pull: 1, stream: 1, record: 1, push: 1, meta: 1 }),
+  httpServer: keys<HttpServerConf>({
+    listens: 1, serverNames: 1, sslCertificate: 1, sslCertificateKey: 1, locations: 1, where: 1,
+  }),
+  location: keys<LocationConf>({
+    modifier: 1, path: 1, regex: 1, handler: 1, root: 1, alias: 1, index: 1, addHeaders: 1, types: 1,
+    defaultType: 1, chunkedTransferEncoding: 1, locations: 1, where: 1,
+  }),
+}
+
+function keys<T>(fields: Record<keyof T, 1>): string[] {
+  return Object.keys(fields).sort()
+}
+
+function fieldsOf(conf: object): string[] {
+  return Object.entries(conf).filter(([, v]) => v !== undefined).map(([k]) => k).sort()
+}
+
+t.test('every field of the tree is filled, from a slot or by its builder', async (t) => {
+  const tree = load(`rtmp { server { application live { } } }
+  http { server { listen 8080; location / { } } }`)
+  const srv = tree.rtmp?.servers[0] as RtmpServerConf
+  t.same(fieldsOf(tree), FIELDS.main, 'main')
+  t.same(fieldsOf(tree.events), FIELDS.events, 'events')
+  t.same(fieldsOf(tree.rtmp as RtmpConf), FIELDS.rtmp, 'rtmp')
+  t.same(fieldsOf(srv), FIELDS.rtmpServer, 'rtmp server')
+  t.same(fieldsOf(app(tree, 0, 'live')), FIELDS.app, 'application')
+  t.same(fieldsOf(app(tree, 0, 'live').notify), FIELDS.appNotify, 'application notify')
+  const http = tree.http?.servers[0] as HttpServerConf
+  t.same(fieldsOf(http), FIELDS.httpServer, 'http server')
+  t.same(fieldsOf(http.locations[0]), FIELDS.location, 'location')
+})
+
+t.test('values as PingOS types them', async (t) => {
+  const tree = load(`tcp_nodelay off;
+  rtmp {
+    out_queue 10k;
+    server { listen 1935; application live { oclp_meta_type AUDIO; on_meta_once off extra; } }
+    server { listen 1936; out_cork 1m; application live { sync OFF; } }
+  }`)
+  const [a, b] = tree.rtmp?.servers ?? []
+  t.equal(a.outQueue, 10_240, 'out_queue is a size slot')
+  t.equal(a.outCork, 1280, 'out_cork defaults to the merged out_queue / 8')
+  t.equal(b.outCork, 1024 * 1024, 'out_cork is a size slot')
+  t.equal(a.tcpNodelay, true, "the client module's tcp_nodelay (main) is not rtmp's")
+  t.equal(app(tree, 0, 'live').onMetaType, 'audio', 'oclp_meta_type fills on_meta_type (one enum, any case)')
+  t.equal(app(tree, 0, 'live').onMetaOnce, false, 'a flag declared 1MORE reads its first argument')
+  t.equal(app(tree, 1, 'live').syncMs, null, 'sync OFF')
+  t.throws(() => load('rtmp { on_meta_once on; oclp_meta_once off; }'),
+    { message: '"oclp_meta_once" directive is duplicate' }, 'on_meta_once and oclp_meta_once are one setting')
 })
