@@ -186,6 +186,7 @@ export class EdgeNode {
       if (!appExists(tree, stream.opts.serverId, stream.opts.application)) {
         this.log.notice(`application "${stream.opts.application}" is gone after reload, stream ended`, { app: stream.opts.application, name: stream.key })
         stream.end('application removed by reload')
+        this.hub.forget(stream)
       }
     }
     return true

@@ -311,14 +311,18 @@ const NOTIFY_ALIASES: Record<string, NotifyEvent> = {
 /** on_push and on_meta may repeat up to this many times per application. */
 export const NOTIFY_MAX_REPEATED = 8
 
+/** timeout= and update= when absent or 0 (ngx_rtmp_notify_create_event, §4.1) */
+const NOTIFY_DEFAULT_TIMEOUT_MS = 3000
+const NOTIFY_DEFAULT_UPDATE_MS = 60000
+
 export function parseNotify(stmt: Statement, event: NotifyEvent): NotifyConf {
   let url: string | null = null
   let args: NotifyConf['args'] = null
   let groupId: string | null = null
   let update = false
   let done = false
-  let timeoutMs = 3000
-  let updateMs = 60000
+  let timeoutMs = NOTIFY_DEFAULT_TIMEOUT_MS
+  let updateMs = NOTIFY_DEFAULT_UPDATE_MS
   for (const a of stmt.args) {
     if (a.startsWith('args=')) {
       const compiled = compileTemplate(a.slice(5))
@@ -337,11 +341,12 @@ export function parseNotify(stmt: Statement, event: NotifyEvent): NotifyConf {
     } else if (a.startsWith('timeout=')) {
       const t = parseTimeMs(a.slice(8))
       if (t === null) throw warnFail(stmt, `unknown timeout timer format "${a.slice(8)}"`)
-      timeoutMs = t
+      // ngx_rtmp_notify_create_event: 0 means the default
+      timeoutMs = t === 0 ? NOTIFY_DEFAULT_TIMEOUT_MS : t
     } else if (a.startsWith('update=')) {
       const t = parseTimeMs(a.slice(7))
       if (t === null) throw warnFail(stmt, `unknown cont timer format "${a.slice(7)}"`)
-      updateMs = t
+      updateMs = t === 0 ? NOTIFY_DEFAULT_UPDATE_MS : t
     } else if (a.startsWith('http://')) {
       if (url !== null) throw warnFail(stmt, 'duplicate url')
       if (parseUrl(a) === null) throw warnFail(stmt, 'request url format error')

@@ -78,7 +78,7 @@ export class FlvLiveSession implements PlayClient {
     this.chunked = req.version === 11 && loc.chunkedTransferEncoding
     this.logCtx = { ...conn.logCtx, session: this.id }
     this.out = new Output(conn.socket, (unsent) => this.close(`send timed out, ${unsent} bytes unsent`))
-    conn.socket.once('close', () => this.close('client disconnected'))
+    conn.socket.once('close', this.onSocketClose)
     const url = parseFlvUrl(req.path, req.query, handler.app)
     if (url === null) {
       this.refuse(400, `flv: no stream name in "${req.path}"`)
@@ -142,8 +142,14 @@ export class FlvLiveSession implements PlayClient {
     if (this.closed) return
     this.closed = true
     if (this.headersSent) this.conn.close()
-    else this.conn.sendError(status, FLV_CORS_HEADERS, status !== 400)
+    else {
+      // a keep-alive connection goes on to its next request without this session
+      this.conn.socket.off('close', this.onSocketClose)
+      this.conn.sendError(status, FLV_CORS_HEADERS, status !== 400)
+    }
   }
+
+  private readonly onSocketClose = (): void => this.close('client disconnected')
 
   private sendHead(): void {
     this.headersSent = true

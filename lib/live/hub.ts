@@ -21,9 +21,14 @@ export class Hub {
 
   /** Forget the stream once nobody references it; `by` left last (on_stream done, §4.4). */
   release(stream: LiveStream, by: Subject | null): void {
-    if (!stream.isEmpty || this.streams.get(stream.key) !== stream) return
-    this.streams.delete(stream.key)
+    if (!stream.isEmpty) return
+    this.forget(stream)
     stream.ended(by)
+  }
+
+  /** The key is free for a new stream at once (an ended stream's sessions are still leaving). */
+  forget(stream: LiveStream): void {
+    if (this.streams.get(stream.key) === stream) this.streams.delete(stream.key)
   }
 
   get size(): number {

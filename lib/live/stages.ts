@@ -58,12 +58,12 @@ export class LiveStages {
   constructor(private readonly hub: Hub, private readonly options: (server: RtmpServerConf, app: AppConf) => LiveOptions) {}
 
   /** live.enter: `live off` lets nobody join (§1.6); else the stream is found or created and held. */
-  readonly enter: Stage<StageRequest<LiveStream>> = (req) => {
+  readonly enter: Stage<StageRequest<LiveStream, { close(reason: string): void }>> = (req) => {
     if (!req.app.live) return WAIT
     const { stream, created } = this.hub.acquire(streamKey(req.info.serverId, req.info.app, req.info.name), this.options(req.server, req.app))
     req.stream = stream
     req.created = created
-    const letGo = stream.hold(req.action)
+    const letGo = stream.hold(req.action, (reason) => req.client.close(reason))
     req.onLeave(() => {
       letGo()
       this.hub.release(stream, req.subject)
@@ -74,6 +74,8 @@ export class LiveStages {
   /** live.play: join as a player; the client announces the play, then the cached burst follows. */
   readonly play: Stage<PlayRequest> = (req) => {
     const stream = req.stream as LiveStream
+    // ended while the request waited (its application is gone after a reload)
+    if (stream.isEnded) return STREAM_NOT_FOUND
     if (!stream.hasPublisher && !req.app.idleStreams) return STREAM_NOT_FOUND
     let player: Player | null = stream.addPlayer(req.client)
     req.onLeave(() => {
@@ -86,7 +88,7 @@ export class LiveStages {
         player = null
       },
       resume: () => {
-        if (player !== null) return
+        if (player !== null || stream.isEnded) return
         player = stream.addPlayer(req.client)
         stream.startPlayer(player)
       },
@@ -98,6 +100,8 @@ export class LiveStages {
   /** live.publish: join as a publisher of the request's priority. */
   readonly publish: Stage<PublishRequest> = (req) => {
     const stream = req.stream as LiveStream
+    // ended while the request waited (its application is gone after a reload)
+    if (stream.isEnded) return STREAM_NOT_FOUND
     const handle: PublisherHandle = { priority: publishPriority(req.info.pargs), close: (reason) => req.client.close(reason) }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle

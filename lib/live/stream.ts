@@ -104,9 +104,17 @@ export class LiveStream implements StreamView {
   /** the active publisher has sent audio or video */
   private mediaStarted = false
   readonly createdAt = Date.now()
-  /** plays and publishes on their way through a pipeline (waiting for a callout): they keep the stream */
-  private pending = 0
-  private pendingPlays = 0
+  /**
+   * Plays and publishes that entered the stream's pipeline, from live.enter to their close
+   * (waiting for a callout, playing, paused, publishing): they keep the stream, and end() closes
+   * them. Each is known by the function that closes its client.
+   */
+  private readonly holders = new Set<(reason: string) => void>()
+  private playHolds = 0
+  /** end() was called: nobody joins any more */
+  private ending = false
+  /** the hub forgot it: ended() ran */
+  private gone = false
   private readonly listeners: Listeners = { playersEmpty: [], header: [], ended: [] }
   /** a playersEmpty check is queued for the end of the current job */
   private emptyCheckQueued = false
@@ -126,7 +134,17 @@ export class LiveStream implements StreamView {
   }
 
   get isEmpty(): boolean {
-    return this.players.length === 0 && this.publishers.length === 0 && this.pending === 0
+    return this.players.length === 0 && this.publishers.length === 0 && this.holders.size === 0
+  }
+
+  /** A player plays it or waits to (in a pipeline, or paused): what a pull leg lives for. */
+  get hasPlayers(): boolean {
+    return this.players.length > 0 || this.playHolds > 0
+  }
+
+  /** end() was called (its application is gone): nobody may join. */
+  get isEnded(): boolean {
+    return this.ending
   }
 
   on<E extends keyof StreamEventMap>(event: E, fn: (...args: StreamEventMap[E]) => void): () => void {
@@ -146,16 +164,14 @@ export class LiveStream implements StreamView {
    * A play or publish enters the stream's pipeline: the stream lives while it waits. The
    * returned function lets go (once).
    */
-  hold(action: 'play' | 'publish'): () => void {
-    this.pending++
-    if (action === 'play') this.pendingPlays++
-    let held = true
+  hold(action: 'play' | 'publish', close: (reason: string) => void): () => void {
+    const holder = (reason: string): void => close(reason)
+    this.holders.add(holder)
+    if (action === 'play') this.playHolds++
     return () => {
-      if (!held) return
-      held = false
-      this.pending--
+      if (!this.holders.delete(holder)) return
       if (action === 'play') {
-        this.pendingPlays--
+        this.playHolds--
         this.checkPlayersEmpty()
       }
     }
@@ -164,16 +180,18 @@ export class LiveStream implements StreamView {
   // A player leaving and another arriving in the same job (play2, a reconnecting player) is
   // not "empty"; and the leaver's own done stages go first (§13.2: play done, then pull done).
   private checkPlayersEmpty(): void {
-    if (this.players.length > 0 || this.pendingPlays > 0 || this.emptyCheckQueued) return
+    if (this.hasPlayers || this.emptyCheckQueued) return
     this.emptyCheckQueued = true
     queueMicrotask(() => {
       this.emptyCheckQueued = false
-      if (this.players.length === 0 && this.pendingPlays === 0) this.emit('playersEmpty')
+      if (!this.hasPlayers && !this.gone) this.emit('playersEmpty')
     })
   }
 
   /** The hub forgot the stream; `by` left it last (on_stream done, §4.4). */
   ended(by: Subject | null): void {
+    if (this.gone) return
+    this.gone = true
     this.emit('ended', by)
     for (const list of Object.values(this.listeners)) list.length = 0
   }
@@ -195,8 +213,13 @@ export class LiveStream implements StreamView {
     return true
   }
 
-  /** End the stream: every publisher and player is closed (and leaves as it closes). */
+  /**
+   * End the stream: every publisher and player is closed (and leaves as it closes), those
+   * waiting in a pipeline or paused too; nobody joins it any more.
+   */
   end(reason: string): void {
+    this.ending = true
+    for (const close of [...this.holders]) close(reason)
     for (const p of [...this.publishers]) p.handle.close(reason)
     for (const pl of [...this.players]) {
       pl.closed = true

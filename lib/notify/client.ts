@@ -38,8 +38,15 @@ function noAnswer(reason: string): NotifyResponse {
   return { status: -1, location: null, domain: null, reason }
 }
 
-/** Bytes that would split the request line or forge a header: refused, never sent. */
+/** Bytes that would split the request line or forge a header: never sent. */
 const UNSAFE_REQUEST_BYTES = /[\r\n\0]/
+
+/**
+ * A request edge will not send: answered as the server would answer a broken request line
+ * (400), so it refuses whatever `ignore_invalid_notify` says (a CR in a stream name must not
+ * turn into "no answer, allowed"; docs/compat.md).
+ */
+const UNSENDABLE: NotifyResponse = { status: 400, location: null, domain: null, reason: 'CR, LF or NUL in the request: not sent' }
 
 export class NotifyClient {
   private readonly sockets = new Set<Socket>()
@@ -56,17 +63,10 @@ export class NotifyClient {
   /** One GET; `signal` (the caller went away) ends it at once as no answer. */
   async get(req: NotifyRequest, signal?: AbortSignal): Promise<NotifyResponse> {
     if (this.closed) return noAnswer('stopping')
-    if (UNSAFE_REQUEST_BYTES.test(req.target) || UNSAFE_REQUEST_BYTES.test(req.hostHeader)) {
-      return noAnswer('CR, LF or NUL in the request')
-    }
+    if (UNSAFE_REQUEST_BYTES.test(req.target) || UNSAFE_REQUEST_BYTES.test(req.hostHeader)) return UNSENDABLE
     const deadline = Date.now() + req.timeoutMs
-    let address: string
-    try {
-      address = await this.resolver.resolve(req.host)
-    } catch (err) {
-      return noAnswer(`resolve ${req.host}: ${(err as Error).message}`)
-    }
-    if (signal?.aborted === true) return noAnswer('the client went away')
+    const address = await this.resolve(req.host, req.timeoutMs, signal)
+    if (typeof address !== 'string') return address
     if (this.closed) return noAnswer('stopping')
     return new Promise((resolve) => {
       const socket = connect(req.port, address)
@@ -86,8 +86,9 @@ export class NotifyClient {
       signal?.addEventListener('abort', onAbort)
       const timer = setTimeout(() => finish(noAnswer('timed out')), Math.max(0, deadline - Date.now()))
       socket.on('connect', () => {
+        // UTF-8: RTMP names and args are Unicode strings (AMF0 strings are UTF-8 on the wire)
         socket.write(`GET ${req.target} HTTP/1.1\r\nHost: ${req.hostHeader}\r\nUser-Agent: ${NOTIFY_USER_AGENT}\r\n` +
-          `Accept: */*\r\nDate: ${new Date().toUTCString()}\r\n\r\n`, 'latin1')
+          `Accept: */*\r\nDate: ${new Date().toUTCString()}\r\n\r\n`, 'utf8')
       })
       socket.on('data', (d: Buffer) => {
         try {
@@ -99,6 +100,28 @@ export class NotifyClient {
       })
       socket.on('error', (err) => finish(noAnswer(err.message)))
       socket.on('close', () => finish(noAnswer('connection closed before the response head')))
+    })
+  }
+
+  /** The address of `host`, within `timeoutMs` (timeout= bounds the lookup too) and until `signal`. */
+  private resolve(host: string, timeoutMs: number, signal?: AbortSignal): Promise<string | NotifyResponse> {
+    return new Promise((resolve) => {
+      let settled = false
+      const finish = (r: string | NotifyResponse): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        resolve(r)
+      }
+      const onAbort = (): void => finish(noAnswer('the client went away'))
+      if (signal?.aborted === true) {
+        resolve(noAnswer('the client went away'))
+        return
+      }
+      signal?.addEventListener('abort', onAbort)
+      const timer = setTimeout(() => finish(noAnswer(`resolve ${host}: timed out`)), timeoutMs)
+      this.resolver.resolve(host).then(finish, (err: Error) => finish(noAnswer(`resolve ${host}: ${err.message}`)))
     })
   }
 

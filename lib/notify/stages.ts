@@ -43,10 +43,24 @@ export class Notifier {
     void this.ask(conf, call, act, who, undefined, record)
   }
 
-  /** act=update every update= (§4.2: the start query with act=update); returns the stop function. */
+  /**
+   * act=update every update= (§4.2: the start query with act=update), the next one armed once
+   * the last is answered (as PingOS re-arms its timer): a slow server never has two at once.
+   * Returns the stop function.
+   */
   updates(conf: NotifyConf, call: NotifyCall, who: Subject): () => void {
-    const timer = setInterval(() => this.tell(conf, call, 'update', who), conf.updateMs)
-    return () => clearInterval(timer)
+    let stopped = false
+    let timer: NodeJS.Timeout
+    const tick = (): void => {
+      void this.ask(conf, call, 'update', who).then(() => {
+        if (!stopped) timer = setTimeout(tick, conf.updateMs)
+      })
+    }
+    timer = setTimeout(tick, conf.updateMs)
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
   }
 
   logAnswer(what: string, res: NotifyResponse, who: Subject | null): void {
@@ -125,6 +139,8 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[]): Stage<St
     const who = subjectOf(req)
     const type = req.app.onMetaType
     const doneFor = new Set<NotifyConf>()
+    /** one update loop per line, however many headers ask again (on_meta_once off) */
+    const updating = new Set<NotifyConf>()
     const stop = stream.on('header', (track, by) => {
       if (by !== publisher || (type !== 'both' && type !== track)) return
       if (req.app.onMetaOnce) {
@@ -139,7 +155,10 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[]): Stage<St
         void n.ask(conf, 'meta', 'start', who, req.signal).then((res) => {
           if (req.gone) return
           if (!notifyAllows(res, req.app.ignoreInvalidNotify)) req.refuse(forbidden(403))
-          else if (conf.stages.update) req.onDone(n.updates(conf, 'meta', who))
+          else if (conf.stages.update && !updating.has(conf)) {
+            updating.add(conf)
+            req.onDone(n.updates(conf, 'meta', who))
+          }
         })
       }
     })

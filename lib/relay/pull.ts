@@ -376,7 +376,7 @@ export class PullLeg implements PublisherHandle {
     // PingOS retries at once after any attempt that reached "publishing"; an origin answering
     // 200 or Play.Start and then failing would be hammered, so edge asks for media too.
     const succeeded = this.attemptGotMedia
-    if (this.stopped || this.stream.players.length === 0) {
+    if (this.stopped || !this.stream.hasPlayers) {
       this.stop('no players left')
       return
     }

@@ -73,6 +73,9 @@ export function connectTarget(info: ConnectInfo): ConnectTarget {
   return { app, args, domain, tcUrl }
 }
 
+/** How long a session closed after a status keeps reading what its client still sends (nginx's lingering_timeout). */
+export const RTMP_LINGERING_MS = 5000
+
 const enum Phase {
   Handshake,
   Connecting,
@@ -415,7 +418,7 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     this.out.send(failure.viaError
       ? commandMessage(this.server.chunkSize, CSID_STATUS, STREAM_ID, '_error', 0, null, info)
       : statusMessage(this.server.chunkSize, failure.level as StatusLevel, failure.code, failure.description))
-    this.close(`play failed: ${failure.code} "${failure.description}"`, 'info')
+    this.close(`play failed: ${failure.code} "${failure.description}"`, 'info', true)
   }
 
   // ---- timers --------------------------------------------------------------------------------
@@ -450,13 +453,25 @@ export class RtmpServerSession implements PlayClient, PublishClient {
 
   // ---- end -----------------------------------------------------------------------------------
 
-  close(reason: string, level: 'info' | 'error' | 'alert' = 'info'): void {
+  /**
+   * End the session. `lingering`: a status was just written for the client to read, so the
+   * socket is half-closed after it and the client's further bytes are read and dropped until
+   * it closes (at most RTMP_LINGERING_MS): destroying a socket with unread input sends a RST,
+   * and a RST can discard the status before the client has read it.
+   */
+  close(reason: string, level: 'info' | 'error' | 'alert' = 'info', lingering = false): void {
     if (this.phase === Phase.Closed) return
     this.phase = Phase.Closed
     if (this.timer !== null) clearTimeout(this.timer)
     this.out.close()
     this.leaveStream()
     this.ctx.log.log(level, `close: ${reason}`, this.logCtx())
-    this.socket.destroy()
+    if (!lingering) {
+      this.socket.destroy()
+      return
+    }
+    this.socket.end()
+    const linger = setTimeout(() => this.socket.destroy(), RTMP_LINGERING_MS)
+    this.socket.once('close', () => clearTimeout(linger))
   }
 }
