@@ -220,3 +220,21 @@ export function sendVideoHeader(c: RtmpTestClient, timestamp = 0): void {
 export function sendAudioHeader(c: RtmpTestClient, timestamp = 0): void {
   c.send(CSID_AUDIO, MSG_AUDIO, 1, timestamp, mediaTag('audio-header'))
 }
+
+// Timing of the answer-matrix tests (test/notify/answers*.test.ts): every notify line there has
+// `timeout=1s update=1s`.
+/** `timeout=1s` on every notify line */
+export const TIMEOUT_MS = 1000
+/** `update=1s` on every notify line */
+export const UPDATE_MS = 1000
+/**
+ * how early a timer may appear to fire: a request's arrival is stamped by this (busy) test
+ * process, so it can be stamped later than edge sent it
+ */
+export const EARLY_MS = 200
+/** how late past its time an event may come on a loaded 2-core machine */
+export const LATE_MS = 600
+/** "right after": a refusal after its answer, a done after the client left */
+export const PROMPT_MS = 500
+/** how long a session is watched for an (unwanted) act=update: past one period */
+export const NO_UPDATE_WATCH_MS = UPDATE_MS + LATE_MS

@@ -22,26 +22,12 @@ import {
   absent, byCase, clientIdFromLog, closedAt, notifyLine, notifyServer, PLAY_FORBIDDEN, PLAY_START,
   PUBLISH_START, rtmpClient, sendAudioHeader, sendMetadata, sendVideoHeader, startNotifyEdge, where, withAct,
   type NotifyEdge,
+  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS,
 } from '../helpers/notify.js'
 import type { RecordingHttpServer } from '../helpers/origins.js'
 import { requestWhere, statuses, statusInfo } from '../helpers/pull-scenarios.js'
 import type { RtmpTestClient } from '../helpers/rtmp-client.js'
 
-/** `timeout=1s` on every notify line */
-const TIMEOUT_MS = 1000
-/** `update=1s` on every notify line */
-const UPDATE_MS = 1000
-/**
- * how early a timer may appear to fire: a request's arrival is stamped by this (busy) test
- * process, so it can be stamped later than edge sent it
- */
-const EARLY_MS = 200
-/** how late past its time an event may come on a loaded 2-core machine */
-const LATE_MS = 600
-/** "right after": a refusal after its answer, a done after the client left, a status that must not wait */
-const PROMPT_MS = 500
-/** how long a session is watched for an (unwanted) act=update: past one period */
-const NO_UPDATE_WATCH_MS = UPDATE_MS + LATE_MS
 /** how long a publisher's metadata and audio header are watched for an (unwanted) on_meta start */
 const NO_META_WATCH_MS = 500
 

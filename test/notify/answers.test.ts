@@ -22,28 +22,14 @@ import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import {
   absent, byCase, clientIdFromLog, closedAt, later, notifyLine, notifyServer, originPlayed as playedAt, PLAY_FORBIDDEN,
   PLAY_START, PUBLISH_START, rtmpClient, startNotifyEdge, where, withAct, type NotifyEdge,
+  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS,
 } from '../helpers/notify.js'
 import { FakeRtmpOrigin, type RecordingHttpServer } from '../helpers/origins.js'
 import { mediaCount, requestWhere, statuses, statusInfo } from '../helpers/pull-scenarios.js'
 import { RawHttpClient } from '../helpers/raw-http.js'
 
-/** `timeout=1s` on every notify line */
-const TIMEOUT_MS = 1000
-/** `update=1s` on every notify line */
-const UPDATE_MS = 1000
-/**
- * how early a timer may appear to fire: a request's arrival is stamped by this (busy) test
- * process, so it can be stamped later than edge sent it
- */
-const EARLY_MS = 200
-/** how late past its time an event may come on a loaded 2-core machine */
-const LATE_MS = 600
-/** "right after the answer": a refusal and its act=done */
-const PROMPT_MS = 500
 /** bound on media reaching an accepted player through the static pull */
 const MEDIA_WAIT_MS = 8000
-/** how long a refused session is watched for an (unwanted) act=update: past one period */
-const NO_UPDATE_WATCH_MS = UPDATE_MS + LATE_MS
 
 const ANSWERS = ['200', '300', '302', '403', '404', '500', 'hang'] as const
 type Answer = typeof ANSWERS[number]
