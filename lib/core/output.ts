@@ -128,7 +128,8 @@ export class Output {
   /** Write now, after whatever is queued (control messages, responses). */
   send(data: Buffer): void {
     if (this.count > 0) this.flush()
-    if (this.socket.destroyed) return
+    // ended: a lingering close is under way, and a write after end() would destroy the socket
+    if (this.socket.destroyed || this.socket.writableEnded) return
     this.socket.write(data)
     this.watch()
   }
@@ -145,7 +146,7 @@ export class Output {
     if (n === 0) return
     const q = this.queue
     const s = this.socket
-    if (!s.destroyed) {
+    if (!s.destroyed && !s.writableEnded) {
       if (n === 1) {
         s.write(q[0])
       } else {

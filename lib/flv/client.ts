@@ -65,7 +65,8 @@ export function flvRequestHead(opts: Pick<FlvPullOptions, 'path' | 'hostHeader' 
   head += `Date: ${now.toUTCString()}\r\n`
   if (opts.referer !== '') head += `Referer: ${opts.referer}\r\n`
   head += '\r\n'
-  return Buffer.from(head, 'latin1')
+  // the players' names and queries are text (RTMP names are UTF-8 on the wire)
+  return Buffer.from(head, 'utf8')
 }
 
 export enum ChunkedState {

@@ -54,6 +54,14 @@ export function parseFlvUrl(path: string, query: string, handlerApp: string | nu
   return { app, name }
 }
 
+/**
+ * A request-head string (latin1: one character per byte) as the text it encodes: the play's
+ * fields are text, as an RTMP player's are, so that notifications and pulls send the same bytes.
+ */
+function utf8(headText: string): string {
+  return Buffer.from(headText, 'latin1').toString('utf8')
+}
+
 export class FlvLiveSession implements PlayClient {
   readonly format = 'flv' as const
   readonly id: number
@@ -108,12 +116,12 @@ export class FlvLiveSession implements PlayClient {
       domain: host,
       app: url.app,
       name: url.name,
-      pargs: req.query.slice(0, FLV_MAX_ARGS_BYTES),
+      pargs: utf8(req.query.slice(0, FLV_MAX_ARGS_BYTES)),
       args: '',
-      flashVer: queryArg(req.query, 'flashver') ?? '',
+      flashVer: utf8(queryArg(req.query, 'flashver') ?? ''),
       swfUrl: '',
       tcUrl: `${scheme}://${host}/${url.app}`,
-      pageUrl: req.headers.get('referer') ?? '',
+      pageUrl: utf8(req.headers.get('referer') ?? ''),
       audioCodecs: 0,
       videoCodecs: 0,
       scheme,

@@ -115,7 +115,8 @@ function parseHead(head: string, rest: Buffer): HttpRequest {
   const q = target.indexOf('?')
   let rawPath = q === -1 ? target : target.slice(0, q)
   if (/^https?:\/\//i.test(rawPath)) rawPath = rawPath.replace(/^https?:\/\/[^/]*/i, '') || '/'
-  const path = decodePath(rawPath)
+  // the head is read as latin1 (one character per byte): a path is text in UTF-8, raw or escaped
+  const path = decodePath(Buffer.from(rawPath, 'latin1').toString('utf8'))
   if (path === null || !path.startsWith('/')) throw new BadRequest(400, 'invalid request path')
   return {
     method: m[1],

@@ -80,17 +80,16 @@ export class LiveStages {
     let player: Player | null = stream.addPlayer(req.client)
     req.onLeave(() => {
       if (player !== null) stream.removePlayer(player)
+      else stream.unpause(req.client, false)
       player = null
     })
     req.client.joined({
       pause: () => {
-        if (player !== null) stream.removePlayer(player)
+        if (player !== null) stream.pausePlayer(player)
         player = null
       },
       resume: () => {
-        if (player !== null || stream.isEnded) return
-        player = stream.addPlayer(req.client)
-        stream.startPlayer(player)
+        if (player === null) player = stream.unpause(req.client, true)
       },
     })
     stream.startPlayer(player)

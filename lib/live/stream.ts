@@ -111,6 +111,8 @@ export class LiveStream implements StreamView {
    */
   private readonly holders = new Set<(reason: string) => void>()
   private playHolds = 0
+  /** paused players: out of the fan-out, still the stream's (failPlayers reaches them) */
+  private readonly paused = new Set<Sink>()
   /** end() was called: nobody joins any more */
   private ending = false
   /** the hub forgot it: ended() ran */
@@ -382,6 +384,21 @@ export class LiveStream implements StreamView {
       pl.closed = true
       pl.sink.fail(failure)
     }
+    for (const sink of [...this.paused]) sink.fail(failure)
+  }
+
+  /** A player pauses: it leaves the fan-out, stays in the stream (§7.3) and is told if the play fails. */
+  pausePlayer(pl: Player): void {
+    this.removePlayer(pl)
+    this.paused.add(pl.sink)
+  }
+
+  /** A paused player resumes (null: the stream ended meanwhile), or leaves (`resume` false). */
+  unpause(sink: Sink, resume: boolean): Player | null {
+    if (!this.paused.delete(sink) || !resume || this.ending) return null
+    const pl = this.addPlayer(sink)
+    this.startPlayer(pl)
+    return pl
   }
 
   // §7.5: with the cache, players are fed from it; one owed frame per new frame while behind.

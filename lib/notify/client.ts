@@ -67,6 +67,7 @@ export class NotifyClient {
     const deadline = Date.now() + req.timeoutMs
     const address = await this.resolve(req.host, req.timeoutMs, signal)
     if (typeof address !== 'string') return address
+    if (signal?.aborted === true) return noAnswer('the client went away')
     if (this.closed) return noAnswer('stopping')
     return new Promise((resolve) => {
       const socket = connect(req.port, address)

@@ -49,25 +49,30 @@ export class Notifier {
    * Returns the stop function.
    */
   updates(conf: NotifyConf, call: NotifyCall, who: Subject): () => void {
-    let stopped = false
-    let timer: NodeJS.Timeout
-    const tick = (): void => {
-      void this.ask(conf, call, 'update', who).then(() => {
-        if (!stopped) timer = setTimeout(tick, conf.updateMs)
-      })
-    }
-    timer = setTimeout(tick, conf.updateMs)
-    return () => {
-      stopped = true
-      clearTimeout(timer)
-    }
+    return repeatAfterAnswer(conf.updateMs, () => this.ask(conf, call, 'update', who))
   }
 
   logAnswer(what: string, res: NotifyResponse, who: Subject | null): void {
     if (res.status === 200) return
     const ctx = who?.logCtx ?? {}
     if (res.status === -1) this.log.error(`${what}: no answer: ${res.reason}`, ctx)
-    else this.log.info(`${what}: ${res.status}`, ctx)
+    else this.log.info(`${what}: ${res.status}${res.reason === '' ? '' : ` (${res.reason})`}`, ctx)
+  }
+}
+
+/** `send` every `ms`, the next one armed once the last is answered; returns the stop function. */
+function repeatAfterAnswer(ms: number, send: () => Promise<unknown>): () => void {
+  let stopped = false
+  let timer: NodeJS.Timeout
+  const tick = (): void => {
+    void send().then(() => {
+      if (!stopped) timer = setTimeout(tick, ms)
+    })
+  }
+  timer = setTimeout(tick, ms)
+  return () => {
+    stopped = true
+    clearTimeout(timer)
   }
 }
 
@@ -188,14 +193,11 @@ export function processNotifications(n: Notifier, rtmp: RtmpConf | null): () => 
       }
       return v
     }
-    const send = (act: NotifyAct): void => {
-      void n.request(master, masterTarget(master, act, variable)).then((res) => n.logAnswer(`on_master ${act}`, res, null))
+    const send = async (act: NotifyAct): Promise<void> => {
+      n.logAnswer(`on_master ${act}`, await n.request(master, masterTarget(master, act, variable)), null)
     }
-    send('start')
-    if (master.stages.update) {
-      const timer = setInterval(() => send('update'), master.updateMs)
-      stops.push(() => clearInterval(timer))
-    }
+    void send('start')
+    if (master.stages.update) stops.push(repeatAfterAnswer(master.updateMs, () => send('update')))
   }
   return () => {
     for (const s of stops) s()

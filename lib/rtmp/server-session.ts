@@ -154,7 +154,8 @@ export class RtmpServerSession implements PlayClient, PublishClient {
         this.onInput()
         this.reader.push(data)
       }
-      const ack = this.acks.due()
+      // a message of this read may have closed the session: nothing more is written then
+      const ack = (this.phase as Phase) === Phase.Closed ? null : this.acks.due()
       if (ack !== null) this.out.send(ack)
     } catch (err) {
       this.abort(err)

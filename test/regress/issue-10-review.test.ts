@@ -2,7 +2,8 @@
 // the first version of the change:
 //   - a CR or LF in a stream name made the on_play request unsendable, which counted as "no
 //     answer" and so as allowed under ignore_invalid_notify: a refusal bypass;
-//   - non-ASCII stream names went out as latin1, not as the UTF-8 the player sent;
+//   - non-ASCII stream names went out as latin1, not as the UTF-8 the player sent (RTMP), or
+//     encoded twice (an HTTP-FLV URL with raw UTF-8 bytes);
 //   - `update=0` sent updates in a busy loop (PingOS: 0 means the default, 60 s);
 //   - on_meta with `on_meta_once off` started one more update loop per sequence header;
 //   - `timeout=` did not bound the DNS lookup of the notify host;
@@ -17,6 +18,7 @@ import {
 } from '../helpers/notify.js'
 import { hang, reply } from '../helpers/origins.js'
 import { requestWhere, statuses } from '../helpers/pull-scenarios.js'
+import { RawHttpClient } from '../helpers/raw-http.js'
 
 /** bound on a refused client being closed */
 const CLOSE_WAIT_MS = 3000
@@ -49,6 +51,19 @@ t.test('a non-ASCII stream name goes out as the UTF-8 bytes the player sent', as
   const bytes = Buffer.from(r.line, 'latin1')
   t.ok(bytes.includes(Buffer.from('name=测试&', 'utf8')), 'name= is the UTF-8 of the name')
   t.ok(bytes.includes(Buffer.from('&tok=é ', 'utf8')), 'the args too')
+})
+
+t.test('an HTTP-FLV URL with raw UTF-8 bytes goes out as those bytes', async (t) => {
+  const notify = await notifyServer(t, reply(200))
+  const node = await startNotifyEdge(t, { apps: { live: `on_play http://127.0.0.1:${notify.port}/play args=$pargs;` } })
+  // RawHttpClient writes a string as latin1: this one is the UTF-8 bytes of the URL
+  const target = Buffer.from('/flv/测试?app=live&tok=é', 'utf8').toString('latin1')
+  const h = await RawHttpClient.request(node.httpPort, target)
+  t.teardown(() => h.close())
+  const r = await requestWhere(notify, where('play', 'start'))
+  const bytes = Buffer.from(r.line, 'latin1')
+  t.ok(bytes.includes(Buffer.from('name=测试&', 'utf8')), 'name= is the UTF-8 of the name, once')
+  t.ok(bytes.includes(Buffer.from('&app=live&tok=é ', 'utf8')), '$pargs too')
 })
 
 t.test('update=0 means the default (60 s), not a busy loop', async (t) => {
