@@ -238,3 +238,41 @@ export const LATE_MS = 600
 export const PROMPT_MS = 500
 /** how long a session is watched for an (unwanted) act=update: past one period */
 export const NO_UPDATE_WATCH_MS = UPDATE_MS + LATE_MS
+
+/** The answers of the matrix: statuses, and `hang` (no answer within timeout=). */
+export const ANSWERS = ['200', '300', '302', '403', '404', '500', 'hang'] as const
+export type Answer = typeof ANSWERS[number]
+
+/** One cell of the answer matrix. */
+export interface AnswerCase {
+  readonly answer: Answer
+  readonly ignore: boolean
+  /** the application: the notification's app, or its `…ign` twin with ignore_invalid_notify on */
+  readonly app: string
+  /** the stream name, unique per case */
+  readonly name: string
+  /** a start answered so is allowed (§4.3): 200..300, or none with ignore_invalid_notify */
+  readonly accepted: boolean
+}
+
+/** Every answer, without and with ignore_invalid_notify, on `app` / `<app>ign`. */
+export function answerCases(app: string, prefix: string): AnswerCase[] {
+  const out: AnswerCase[] = []
+  for (const ignore of [false, true]) {
+    for (const answer of ANSWERS) {
+      const accepted = answer === '200' || answer === '300' || (answer === 'hang' && ignore)
+      out.push({ answer, ignore, app: ignore ? `${app}ign` : app, name: `${prefix}-${answer}${ignore ? '-ign' : ''}`, accepted })
+    }
+  }
+  return out
+}
+
+/** "403, ignore_invalid_notify on → <verdict>" */
+export function answerTitle(c: AnswerCase, verdict: string): string {
+  return `${c.answer === 'hang' ? 'no answer (timeout=1s)' : c.answer}${c.ignore ? ', ignore_invalid_notify on' : ''} → ${verdict}`
+}
+
+/** A notify line of the matrix: every stage, `update=1s timeout=1s args=$pargs`. */
+export function matrixLine(directive: string, port: number, path: string): string {
+  return `${directive} http://127.0.0.1:${port}${path} stage=start,update,done update=1s timeout=1s args=$pargs;`
+}

@@ -22,7 +22,7 @@ import {
   absent, byCase, clientIdFromLog, closedAt, notifyLine, notifyServer, PLAY_FORBIDDEN, PLAY_START,
   PUBLISH_START, rtmpClient, sendAudioHeader, sendMetadata, sendVideoHeader, startNotifyEdge, where, withAct,
   type NotifyEdge,
-  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS,
+  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS, ANSWERS, answerCases, answerTitle, matrixLine, type AnswerCase,
 } from '../helpers/notify.js'
 import type { RecordingHttpServer } from '../helpers/origins.js'
 import { requestWhere, statuses, statusInfo } from '../helpers/pull-scenarios.js'
@@ -31,33 +31,6 @@ import type { RtmpTestClient } from '../helpers/rtmp-client.js'
 /** how long a publisher's metadata and audio header are watched for an (unwanted) on_meta start */
 const NO_META_WATCH_MS = 500
 
-const ANSWERS = ['200', '300', '302', '403', '404', '500', 'hang'] as const
-type Answer = typeof ANSWERS[number]
-
-interface Case {
-  readonly answer: Answer
-  readonly ignore: boolean
-  readonly app: string
-  readonly name: string
-}
-
-function cases(app: string, prefix: string): Case[] {
-  const out: Case[] = []
-  for (const ignore of [false, true]) {
-    for (const answer of ANSWERS) out.push({ answer, ignore, app: ignore ? `${app}ign` : app, name: `${prefix}-${answer}${ignore ? '-ign' : ''}` })
-  }
-  return out
-}
-
-const metaAccepted = (c: Case): boolean => c.answer === '200' || c.answer === '300' || (c.answer === 'hang' && c.ignore)
-
-function caseTitle(c: Case, verdict: string): string {
-  return `${c.answer === 'hang' ? 'no answer (timeout=1s)' : c.answer}${c.ignore ? ', ignore_invalid_notify on' : ''} → ${verdict}`
-}
-
-const lineOf = (directive: string, port: number, path: string): string =>
-  `${directive} http://127.0.0.1:${port}${path} stage=start,update,done update=1s timeout=1s args=$pargs;`
-
 let notify: RecordingHttpServer
 let node: NotifyEdge
 
@@ -65,16 +38,16 @@ t.before(async () => {
   notify = await notifyServer(t, byCase)
   node = await startNotifyEdge(t, {
     apps: {
-      stream: lineOf('on_stream', notify.port, '/stream'),
-      streamign: `${lineOf('on_stream', notify.port, '/stream')}\nignore_invalid_notify on;`,
-      meta: lineOf('on_meta', notify.port, '/meta'),
-      metaign: `${lineOf('on_meta', notify.port, '/meta')}\nignore_invalid_notify on;`,
+      stream: matrixLine('on_stream', notify.port, '/stream'),
+      streamign: `${matrixLine('on_stream', notify.port, '/stream')}\nignore_invalid_notify on;`,
+      meta: matrixLine('on_meta', notify.port, '/meta'),
+      metaign: `${matrixLine('on_meta', notify.port, '/meta')}\nignore_invalid_notify on;`,
     },
   })
 })
 
 /** on_stream: start before the session's status, never blocking; updates only after 200; done when the client leaves. */
-async function streamCase(t: Test, c: Case, role: 'player' | 'publisher'): Promise<void> {
+async function streamCase(t: Test, c: AnswerCase, role: 'player' | 'publisher'): Promise<void> {
   const p = await rtmpClient(t, node.rtmpPort, c.app)
   const id = await clientIdFromLog(node.edge, p.socket.localPort ?? 0)
   const target = `${c.name}?case=${c.answer}`
@@ -106,7 +79,7 @@ async function streamCase(t: Test, c: Case, role: 'player' | 'publisher'): Promi
 }
 
 /** on_meta: start at the first video sequence header; refusal disconnects the publisher. */
-async function metaCase(t: Test, c: Case): Promise<void> {
+async function metaCase(t: Test, c: AnswerCase): Promise<void> {
   const p = await rtmpClient(t, node.rtmpPort, c.app)
   const id = await clientIdFromLog(node.edge, p.socket.localPort ?? 0)
   t.same(statusInfo(await p.publish(`${c.name}?case=${c.answer}`)), PUBLISH_START, 'Publish.Start (on_meta does not gate the publish)')
@@ -118,7 +91,7 @@ async function metaCase(t: Test, c: Case): Promise<void> {
   t.equal(start.line, notifyLine('/meta', 'meta', 'start', { domain: '127.0.0.1', app: c.app, name: c.name, clientId: id }, `case=${c.answer}`),
     'the on_meta start request line, at the video sequence header')
 
-  if (metaAccepted(c)) {
+  if (c.accepted) {
     const update = await requestWhere(notify, where('meta', 'update', c.name), 0, TIMEOUT_MS + UPDATE_MS + LATE_MS + 1000)
     t.equal(update.line, withAct(start.line, 'update'), 'act=update repeats the start request line')
     t.ok(update.at - start.at >= UPDATE_MS - EARLY_MS, `the first act=update came ${update.at - start.at} ms after the start (update=1s)`)
@@ -144,18 +117,18 @@ async function metaCase(t: Test, c: Case): Promise<void> {
   t.equal(notify.requests.filter(where('meta', 'done', c.name)).length, 1, 'one act=done')
 }
 
-const streamCases = (prefix: string): Case[] => cases('stream', prefix)
+const streamCases = (prefix: string): AnswerCase[] => answerCases('stream', prefix)
 
 t.test('on_stream, RTMP player: every answer, the player plays', { jobs: ANSWERS.length * 2 }, async (t) => {
-  for (const c of streamCases('sr')) t.test(caseTitle(c, c.answer === '200' ? 'updates' : 'no updates'), (t) => streamCase(t, c, 'player'))
+  for (const c of streamCases('sr')) t.test(answerTitle(c, c.answer === '200' ? 'updates' : 'no updates'), (t) => streamCase(t, c, 'player'))
 })
 
 t.test('on_stream, RTMP publisher: every answer, the publisher publishes', { jobs: ANSWERS.length * 2 }, async (t) => {
-  for (const c of streamCases('sp')) t.test(caseTitle(c, c.answer === '200' ? 'updates' : 'no updates'), (t) => streamCase(t, c, 'publisher'))
+  for (const c of streamCases('sp')) t.test(answerTitle(c, c.answer === '200' ? 'updates' : 'no updates'), (t) => streamCase(t, c, 'publisher'))
 })
 
 t.test('on_meta, RTMP publisher: every answer', { jobs: ANSWERS.length * 2 }, async (t) => {
-  for (const c of cases('meta', 'm')) t.test(caseTitle(c, metaAccepted(c) ? 'kept' : 'disconnected'), (t) => metaCase(t, c))
+  for (const c of answerCases('meta', 'm')) t.test(answerTitle(c, c.accepted ? 'kept' : 'disconnected'), (t) => metaCase(t, c))
 })
 
 t.test('on_stream: one start per stream; updates keep the start line after its session left; done from the last to leave', async (t) => {

@@ -22,7 +22,7 @@ import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import {
   absent, byCase, clientIdFromLog, closedAt, later, notifyLine, notifyServer, originPlayed as playedAt, PLAY_FORBIDDEN,
   PLAY_START, PUBLISH_START, rtmpClient, startNotifyEdge, where, withAct, type NotifyEdge,
-  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS,
+  EARLY_MS, LATE_MS, NO_UPDATE_WATCH_MS, PROMPT_MS, TIMEOUT_MS, UPDATE_MS, answerCases, answerTitle, matrixLine, type AnswerCase,
 } from '../helpers/notify.js'
 import { FakeRtmpOrigin, type RecordingHttpServer } from '../helpers/origins.js'
 import { mediaCount, requestWhere, statuses, statusInfo } from '../helpers/pull-scenarios.js'
@@ -30,38 +30,6 @@ import { RawHttpClient } from '../helpers/raw-http.js'
 
 /** bound on media reaching an accepted player through the static pull */
 const MEDIA_WAIT_MS = 8000
-
-const ANSWERS = ['200', '300', '302', '403', '404', '500', 'hang'] as const
-type Answer = typeof ANSWERS[number]
-
-interface Case {
-  readonly answer: Answer
-  readonly ignore: boolean
-  /** the application: the notification's app, or its `…ign` twin with ignore_invalid_notify on */
-  readonly app: string
-  /** the stream name, unique per case */
-  readonly name: string
-  readonly accepted: boolean
-}
-
-function cases(app: string, prefix: string): Case[] {
-  const out: Case[] = []
-  for (const ignore of [false, true]) {
-    for (const answer of ANSWERS) {
-      const accepted = answer === '200' || answer === '300' || (answer === 'hang' && ignore)
-      out.push({ answer, ignore, app: ignore ? `${app}ign` : app, name: `${prefix}-${answer}${ignore ? '-ign' : ''}`, accepted })
-    }
-  }
-  return out
-}
-
-function caseTitle(c: Case): string {
-  const answer = c.answer === 'hang' ? `no answer (timeout=1s)` : c.answer
-  return `${answer}${c.ignore ? ', ignore_invalid_notify on' : ''} → ${c.accepted ? 'accepted' : 'refused'}`
-}
-
-const lineOf = (directive: string, port: number, path: string): string =>
-  `${directive} http://127.0.0.1:${port}${path} stage=start,update,done update=1s timeout=1s args=$pargs;`
 
 let notify: RecordingHttpServer
 let origin: FakeRtmpOrigin
@@ -74,10 +42,10 @@ t.before(async () => {
   const pull = `pull rtmp://127.0.0.1:${origin.port} app=src;`
   node = await startNotifyEdge(t, {
     apps: {
-      play: `${pull}\n${lineOf('on_play', notify.port, '/play')}`,
-      playign: `${pull}\n${lineOf('on_play', notify.port, '/play')}\nignore_invalid_notify on;`,
-      pub: lineOf('on_publish', notify.port, '/publish'),
-      pubign: `${lineOf('on_publish', notify.port, '/publish')}\nignore_invalid_notify on;`,
+      play: `${pull}\n${matrixLine('on_play', notify.port, '/play')}`,
+      playign: `${pull}\n${matrixLine('on_play', notify.port, '/play')}\nignore_invalid_notify on;`,
+      pub: matrixLine('on_publish', notify.port, '/publish'),
+      pubign: `${matrixLine('on_publish', notify.port, '/publish')}\nignore_invalid_notify on;`,
       noupd: `on_play http://127.0.0.1:${notify.port}/noupd stage=start,done update=1s args=$pargs;`,
     },
   })
@@ -86,13 +54,13 @@ t.before(async () => {
 const originPlayed = (name: string): boolean => playedAt(origin, name)
 
 /** When the answer (or the timeout) decides: how long after the start request the decision may come. */
-function checkDecidedAt(t: Test, c: Case, ms: number, what: string): void {
+function checkDecidedAt(t: Test, c: AnswerCase, ms: number, what: string): void {
   if (c.answer === 'hang') t.ok(ms >= TIMEOUT_MS - EARLY_MS && ms <= TIMEOUT_MS + LATE_MS, `${what} ${ms} ms after the start request (the 1 s timeout)`)
   else t.ok(ms >= 0 && ms <= PROMPT_MS, `${what} ${ms} ms after the start request (right after the answer)`)
 }
 
 /** After a refusal: act=done at once (or at the timeout), no act=update, no pull. */
-async function checkRefusedAftermath(t: Test, c: Case, call: string, startLine: string, startAt: number): Promise<void> {
+async function checkRefusedAftermath(t: Test, c: AnswerCase, call: string, startLine: string, startAt: number): Promise<void> {
   const done = await requestWhere(notify, where(call, 'done', c.name), 0, TIMEOUT_MS + LATE_MS + 1000)
   t.equal(done.line, withAct(startLine, 'done'), 'act=done repeats the start request line')
   checkDecidedAt(t, c, done.at - startAt, 'act=done')
@@ -107,7 +75,7 @@ async function checkRefusedAftermath(t: Test, c: Case, call: string, startLine: 
  * the timeout instead: the contract says done comes "at the timeout when there was no answer"
  * and "after an accepted session ends", and this case is both.
  */
-async function checkAcceptedAftermath(t: Test, c: Case, call: string, startLine: string, startAt: number, leave: () => Promise<void>): Promise<void> {
+async function checkAcceptedAftermath(t: Test, c: AnswerCase, call: string, startLine: string, startAt: number, leave: () => Promise<void>): Promise<void> {
   const update = await requestWhere(notify, where(call, 'update', c.name), 0, TIMEOUT_MS + UPDATE_MS + LATE_MS + 1000)
   t.equal(update.line, withAct(startLine, 'update'), 'act=update repeats the start request line')
   t.ok(update.at - startAt >= UPDATE_MS - EARLY_MS, `the first act=update came ${update.at - startAt} ms after the start (update=1s)`)
@@ -120,7 +88,7 @@ async function checkAcceptedAftermath(t: Test, c: Case, call: string, startLine:
   else t.ok(done.at - leftAt <= PROMPT_MS, `act=done ${done.at - leftAt} ms after the client left`)
 }
 
-async function rtmpPlayerCase(t: Test, c: Case): Promise<void> {
+async function rtmpPlayerCase(t: Test, c: AnswerCase): Promise<void> {
   const p = await rtmpClient(t, node.rtmpPort, c.app)
   const id = await clientIdFromLog(node.edge, p.socket.localPort ?? 0)
   const playing = later(p.play(`${c.name}?case=${c.answer}`))
@@ -144,7 +112,7 @@ async function rtmpPlayerCase(t: Test, c: Case): Promise<void> {
   }
 }
 
-async function flvPlayerCase(t: Test, c: Case): Promise<void> {
+async function flvPlayerCase(t: Test, c: AnswerCase): Promise<void> {
   const h = await RawHttpClient.request(node.httpPort, `/flv/${c.name}?app=${c.app}&case=${c.answer}`)
   t.teardown(() => h.close())
   const start = await requestWhere(notify, where('play', 'start', c.name))
@@ -169,7 +137,7 @@ async function flvPlayerCase(t: Test, c: Case): Promise<void> {
   }
 }
 
-async function rtmpPublisherCase(t: Test, c: Case): Promise<void> {
+async function rtmpPublisherCase(t: Test, c: AnswerCase): Promise<void> {
   const p = await rtmpClient(t, node.rtmpPort, c.app)
   const id = await clientIdFromLog(node.edge, p.socket.localPort ?? 0)
   const publishing = later(p.publish(`${c.name}?case=${c.answer}`))
@@ -191,14 +159,14 @@ async function rtmpPublisherCase(t: Test, c: Case): Promise<void> {
 }
 
 const GROUPS = [
-  ['on_play, RTMP player', cases('play', 'r'), rtmpPlayerCase],
-  ['on_play, HTTP-FLV player', cases('play', 'h'), flvPlayerCase],
-  ['on_publish, RTMP publisher', cases('pub', 'p'), rtmpPublisherCase],
+  ['on_play, RTMP player', answerCases('play', 'r'), rtmpPlayerCase],
+  ['on_play, HTTP-FLV player', answerCases('play', 'h'), flvPlayerCase],
+  ['on_publish, RTMP publisher', answerCases('pub', 'p'), rtmpPublisherCase],
 ] as const
 
 for (const [title, list, run] of GROUPS) {
   t.test(`${title}: every answer`, { jobs: list.length }, async (t) => {
-    for (const c of list) t.test(caseTitle(c), (t) => run(t, c))
+    for (const c of list) t.test(answerTitle(c, c.accepted ? 'accepted' : 'refused'), (t) => run(t, c))
   })
 }
 
