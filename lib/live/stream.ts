@@ -163,15 +163,15 @@ export class LiveStream implements StreamView {
   }
 
   /**
-   * A play or publish enters the stream's pipeline: the stream lives while it waits. The
-   * returned function lets go (once).
+   * A play or publish enters the stream's pipeline: the stream lives while it waits; `close`
+   * (one function per request) ends its client if the stream ends. The returned function lets
+   * go (once).
    */
   hold(action: 'play' | 'publish', close: (reason: string) => void): () => void {
-    const holder = (reason: string): void => close(reason)
-    this.holders.add(holder)
+    this.holders.add(close)
     if (action === 'play') this.playHolds++
     return () => {
-      if (!this.holders.delete(holder)) return
+      if (!this.holders.delete(close)) return
       if (action === 'play') {
         this.playHolds--
         this.checkPlayersEmpty()

@@ -66,9 +66,22 @@ export interface SubjectOptions {
   readonly logCtx: LogContext
 }
 
+/** `evaluate`, each variable evaluated at most once (§6.3: PingOS caches every getter's value). */
+export function evaluatedOnce(evaluate: (name: string) => string): (name: string) => string {
+  const cache = new Map<string, string>()
+  return (name) => {
+    let v = cache.get(name)
+    if (v === undefined) {
+      v = evaluate(name)
+      cache.set(name, v)
+    }
+    return v
+  }
+}
+
 /** The notify variables of one session or relay leg, each evaluated once (§6.3). */
 export class NotifySubject implements Subject {
-  private readonly cache = new Map<string, string>()
+  readonly variable = evaluatedOnce((name) => this.evaluate(name))
   readonly clientId: number
   readonly logCtx: LogContext
 
@@ -80,15 +93,6 @@ export class NotifySubject implements Subject {
   get domain(): string { return this.info.domain }
   get app(): string { return this.info.app }
   get name(): string { return this.info.name }
-
-  variable(name: string): string {
-    let v = this.cache.get(name)
-    if (v === undefined) {
-      v = this.evaluate(name)
-      this.cache.set(name, v)
-    }
-    return v
-  }
 
   private evaluate(name: string): string {
     const info = this.info

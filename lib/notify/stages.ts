@@ -13,7 +13,7 @@ import type { Logger } from '../core/log.js'
 import { forbidden, type Stage, type StageRequest, type Subject } from '../stages.js'
 import type { NotifyClient, NotifyResponse } from './client.js'
 import {
-  masterTarget, NotifySubject, notifyTarget, processVariable, procTarget, type NotifyAct, type NotifyCall,
+  evaluatedOnce, masterTarget, NotifySubject, notifyTarget, processVariable, procTarget, type NotifyAct, type NotifyCall,
 } from './events.js'
 
 /** Sends notifications and logs their answers: one line per callout that was not a plain 200. */
@@ -184,15 +184,7 @@ export function processNotifications(n: Notifier, rtmp: RtmpConf | null): () => 
   if (master !== null) {
     // rtmp{}-level variables: the process's, and the serverid of the first server (edge's one process serves them all)
     const serverId = rtmp?.listeners[0]?.serverId ?? ''
-    const cache = new Map<string, string>()
-    const variable = (name: string): string => {
-      let v = cache.get(name)
-      if (v === undefined) {
-        v = name === 'serverid' ? serverId : processVariable(name)
-        cache.set(name, v)
-      }
-      return v
-    }
+    const variable = evaluatedOnce((name) => (name === 'serverid' ? serverId : processVariable(name)))
     const send = async (act: NotifyAct): Promise<void> => {
       n.logAnswer(`on_master ${act}`, await n.request(master, masterTarget(master, act, variable)), null)
     }
