@@ -81,6 +81,8 @@ export interface StreamEventMap {
   playersEmpty: []
   /** a publisher sent an audio or video sequence header */
   header: [track: 'audio' | 'video', publisher: object]
+  /** the last publisher left (a pull leg counts as one): push legs end (§5.1) */
+  publishersEmpty: []
   /** nobody is left and the hub forgot the stream; `by` left last */
   ended: [by: Subject | null]
 }

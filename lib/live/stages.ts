@@ -31,6 +31,8 @@ export interface PlayClient extends Sink {
 export interface PublishClient {
   /** joined as the publisher: its messages go to `into` from now on */
   publishing(into: Publishing): void
+  /** an onStatus for the publisher (record_notify: NetStream.Record.Start / Stop) */
+  notice(level: string, code: string, description: string): void
   /** the stream ends under it */
   close(reason: string): void
 }
@@ -101,7 +103,11 @@ export class LiveStages {
     const stream = req.stream as LiveStream
     // ended while the request waited (its application is gone after a reload)
     if (stream.isEnded) return STREAM_NOT_FOUND
-    const handle: PublisherHandle = { priority: publishPriority(req.info.pargs), close: (reason) => req.client.close(reason) }
+    const handle: PublisherHandle = {
+      priority: publishPriority(req.info.pargs),
+      close: (reason) => req.client.close(reason),
+      refuse: (failure) => req.refuse(failure),
+    }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle
     req.onLeave(() => stream.removePublisher(handle))

@@ -38,6 +38,8 @@ export interface Sink {
   close(reason: string): void
   /** the play failed (origin error, on_pull refusal): tell the player how, then close */
   fail(failure: PlayFailure): void
+  /** a recorder: fed like a player, but it does not keep a pull going (playersEmpty ignores it) */
+  readonly passive?: boolean
 }
 
 export interface PublisherHandle {
@@ -45,6 +47,8 @@ export interface PublisherHandle {
   readonly priority: number
   /** the stream ends under it (its application is gone after a reload): disconnect */
   close(reason: string): void
+  /** a push target refused the stream (§5.2): tell the publisher how, then disconnect; relay legs have none */
+  refuse?(failure: PlayFailure): void
 }
 
 /** What each publisher last sent of metadata and sequence headers (kept per publisher, as nginx-rtmp). */
@@ -95,6 +99,8 @@ type Listeners = { [E in keyof StreamEventMap]: ((...args: StreamEventMap[E]) =>
 
 export class LiveStream implements StreamView {
   readonly players: Player[] = []
+  /** players that are not passive (recorders are): what keeps a pull going */
+  private activePlayers = 0
   private readonly publishers: PublisherState[] = []
   private activePublisher: PublisherHandle | null = null
   /** the active publisher's state (its metadata and headers) */
@@ -117,7 +123,7 @@ export class LiveStream implements StreamView {
   private ending = false
   /** the hub forgot it: ended() ran */
   private gone = false
-  private readonly listeners: Listeners = { playersEmpty: [], header: [], ended: [] }
+  private readonly listeners: Listeners = { playersEmpty: [], header: [], publishersEmpty: [], ended: [] }
   /** a playersEmpty check is queued for the end of the current job */
   private emptyCheckQueued = false
   /** timestamps of the last audio and video frames sent out (for re-stamped headers) */
@@ -135,13 +141,18 @@ export class LiveStream implements StreamView {
     return this.publishers.length > 0
   }
 
+  /** publishers joined, pull legs included (only the first starts the pushes, §5.1) */
+  get publisherCount(): number {
+    return this.publishers.length
+  }
+
   get isEmpty(): boolean {
     return this.players.length === 0 && this.publishers.length === 0 && this.holders.size === 0
   }
 
   /** A player plays it or waits to (in a pipeline, or paused): what a pull leg lives for. */
   get hasPlayers(): boolean {
-    return this.players.length > 0 || this.playHolds > 0
+    return this.activePlayers > 0 || this.playHolds > 0
   }
 
   /** end() was called (its application is gone): nobody may join. */
@@ -239,6 +250,12 @@ export class LiveStream implements StreamView {
     if (i === -1) return
     this.publishers.splice(i, 1)
     this.electPublisher()
+    if (this.publishers.length === 0) this.emit('publishersEmpty')
+  }
+
+  /** A push target refused the stream (§5.2): every publisher that can be told is refused. */
+  refusePublishers(failure: PlayFailure): void {
+    for (const p of [...this.publishers]) p.handle.refuse?.(failure)
   }
 
   private get metadata(): Frame | null { return this.current?.metadata ?? null }
@@ -330,6 +347,7 @@ export class LiveStream implements StreamView {
   addPlayer(sink: Sink): Player {
     const pl = new Player(sink)
     this.players.push(pl)
+    if (sink.passive !== true) this.activePlayers++
     if (this.mediaStarted) sink.streamBegin()
     return pl
   }
@@ -355,7 +373,7 @@ export class LiveStream implements StreamView {
     if (i === -1) return
     this.players[i] = this.players[this.players.length - 1]
     this.players.pop()
-    if (this.players.length === 0) this.checkPlayersEmpty()
+    if (pl.sink.passive !== true && --this.activePlayers === 0) this.checkPlayersEmpty()
   }
 
   /**

@@ -402,6 +402,10 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     this.into = into
   }
 
+  notice(level: string, code: string, description: string): void {
+    this.status(level as StatusLevel, code, description)
+  }
+
   writeFrame(frame: Frame): void {
     this.out.write(frame.rtmp)
   }
