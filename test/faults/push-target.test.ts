@@ -33,6 +33,8 @@ const AT_ONCE_MS = 150
 const CLOSE_AFTER_MS = 1000
 /** bound on the publisher, the push connection and media arriving */
 const WAIT_MS = 10_000
+/** a leg that connects ~3 s into the publish gets frames stamped past this (contract item 2: not rebased) */
+const NOT_REBASED_MS = 2000
 /** media messages that show a push connection carries the stream (about a second) */
 const FLOWING = 50
 
@@ -105,6 +107,9 @@ t.test('the target is down at start: attempts back off 50, 100, 200 … ms; once
   t.ok(within(c.openedAt - at[0], 3150), `at +${Math.round(c.openedAt - at[0])} ms (expected the 7th attempt at 3150)`)
   t.ok(c.publishStartAt !== null, 'and published')
   t.equal(target.connections.length, 1, 'one connection to the target')
+  const firstFrame = mediaOf(c).find((e) => e.head[1] === 1)
+  t.ok((firstFrame?.timestamp ?? 0) >= NOT_REBASED_MS,
+    `the first frame it got has the publisher's timestamp ${firstFrame?.timestamp ?? 'none'} (not rebased to 0; the push began ${Math.round(c.openedAt - at[0])} ms into the publish)`)
 
   const log = node.edge.log().split('\n')
   const waits = streamLines(log, 'down', 's1', /push: retry in \d+ ms/).map((l) => Number(/retry in (\d+) ms/.exec(l)?.[1]))

@@ -3,14 +3,16 @@
 // `push rtmp://127.0.0.1:<target> app=live;`; the scripted target (test/helpers/push-target.ts)
 // logs what arrives. Then the three push-line variants of §14.1's table in one app, and a
 // target that refuses the publish (NetStream.Publish.BadName as onStatus, and as `_error`):
-// the local publisher gets that same status and is disconnected.
+// the local publisher gets that same status and is disconnected. Last, §14.3's last bullet: a
+// stream whose publisher is a pull leg is not pushed.
 import { existsSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import { publish } from '../helpers/node.js'
 import { startNotifyEdge, type NotifyEdge } from '../helpers/notify.js'
-import { nextStatus, statusInfo } from '../helpers/pull-scenarios.js'
-import { pacedPublisher, streamLines } from '../helpers/push-scenarios.js'
+import { FakeRtmpOrigin } from '../helpers/origins.js'
+import { mediaCount, nextStatus, statusInfo } from '../helpers/pull-scenarios.js'
+import { localPlayer, pacedPublisher, streamLines } from '../helpers/push-scenarios.js'
 import {
   commandsOf, connectObject, describeEvent, mediaOf, publishedName, pushTarget, type PushTarget, type TargetConnection,
   type TargetEvent,
@@ -27,6 +29,8 @@ const CLOSE_WITHIN_MS = 1000
 const PARALLEL_WITHIN_MS = 100
 /** the refused publisher is disconnected this soon after its status (observed: 4 ms) */
 const KICK_WITHIN_MS = 1000
+/** how long a pulled stream is watched for a (wrong) push connection */
+const NOT_PUSHED_WATCH_MS = 3000
 /** the 7 connect keys in order (contract item 2) */
 const CONNECT_KEYS = ['app', 'tcUrl', 'pageUrl', 'swfUrl', 'flashVer', 'audioCodecs', 'videoCodecs']
 
@@ -128,7 +132,7 @@ t.test('§14.1 table: three push lines in one app, three parallel legs', { skip:
       ].join('\n            '),
     },
   })
-  ffmpegPublisher(t, node)
+  const publisher = ffmpegPublisher(t, node)
   const conns = await pushedMedia(target, 3)
   const seen = conns.map((c) => {
     const o = connectObject(c) ?? {}
@@ -143,6 +147,15 @@ t.test('§14.1 table: three push lines in one app, three parallel legs', { skip:
   const spread = Math.round(Math.max(...opened) - Math.min(...opened))
   t.ok(spread <= PARALLEL_WITHIN_MS, `the three connections opened within ${spread} ms of each other (bound ${PARALLEL_WITHIN_MS})`)
   t.equal(target.connections.length, 3, 'exactly three push connections')
+
+  // contract item 3: the publisher leaves → every leg closes at once
+  await publisher.stop()
+  t.ok(await target.until(() => conns.every((c) => c.closedAt !== null), CLOSE_WITHIN_MS + 1000, 'all three closed').then(() => true, () => false),
+    'the three legs closed when the publisher left')
+  const closed = conns.map((c) => c.closedAt ?? NaN)
+  const closeSpread = Math.round(Math.max(...closed) - Math.min(...closed))
+  t.ok(closeSpread <= PARALLEL_WITHIN_MS, `within ${closeSpread} ms of each other (observed: the same ms)`)
+  t.ok(conns.every((c) => !c.closedByUs), 'closed by the edge')
 })
 
 /** A refusal the target answers publish with, and the status the local publisher must get. */
@@ -185,3 +198,18 @@ for (const refusal of REFUSALS) {
     t.pass('edge logged `push: target answered NetStream.Publish.BadName "Already publishing"`')
   })
 }
+
+t.test('§14.3: a pulled stream is not pushed (its first publisher is a pull leg)', { timeout: 30_000 }, async (t) => {
+  const origin = await FakeRtmpOrigin.start({ kind: 'serve' })
+  t.teardown(() => origin.stop())
+  const target = await pushTarget(t)
+  const node = await startNotifyEdge(t, {
+    apps: { pp: `pull rtmp://127.0.0.1:${origin.port} app=live;\n            push rtmp://127.0.0.1:${target.port} app=pushed;` },
+  })
+  const player = await localPlayer(t, node.rtmpPort, 'pp', 's1')
+  await player.until(() => mediaCount(player) >= MEDIA_MESSAGES, PUSH_WAIT_MS, 'media pulled from the origin')
+  t.pass('the player gets the pulled stream')
+  const pushed = await target.until(() => target.connections.length > 0, NOT_PUSHED_WATCH_MS, 'connection').then(() => true, () => false)
+  t.notOk(pushed, `the push target got no connection within ${NOT_PUSHED_WATCH_MS} ms of media flowing`)
+  t.same(streamLines(node.edge.log().split('\n'), 'pp', 's1', /push: /), [], 'no push line in the log')
+})
