@@ -7,6 +7,7 @@
 // line of each attempt), one log line per failed attempt, and that the publisher and the
 // player go on undisturbed. The on_push answers are in push-on-push.test.ts.
 import t, { type Test } from 'tap'
+import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import type { NotifyEdge } from '../helpers/notify.js'
 import { startNotifyEdge } from '../helpers/notify.js'
 import { mediaCount } from '../helpers/pull-scenarios.js'
@@ -140,11 +141,11 @@ t.test('the target goes away mid-stream and comes back: a new connection publish
   await target.open()
   const backAt = Date.now()
   const second = await target.connection(1, RELAY_RECONNECT_MS + WAIT_MS)
-  await target.media(second, FLOWING, WAIT_MS)
+  await target.until(() => mediaOf(second).filter((e) => e.typeId === MSG_VIDEO).length >= FLOWING, WAIT_MS, 'video on the new connection')
   t.ok(second.openedAt - backAt <= RELAY_RECONNECT_MS + TOLERANCE_MS, `a new connection ${Math.round(second.openedAt - backAt)} ms after the target came back`)
   t.ok(second.publishStartAt !== null, 'it published')
   const m = mediaOf(second)
-  t.same(m.find((e) => e.typeId === 9)?.head, [0x17, 0], 'the new connection starts its video with the AVC sequence header')
+  t.same(m.find((e) => e.typeId === MSG_VIDEO)?.head, [0x17, 0], 'the new connection starts its video with the AVC sequence header')
   const lastOld = mediaOf(first).at(-1)?.timestamp ?? 0
   t.ok((m.find((e) => e.head[1] === 1)?.timestamp ?? -1) >= lastOld - 2000,
     'its timestamps continue the publisher\'s (not rebased to 0)')

@@ -201,7 +201,11 @@ export class PushTarget extends EventEmitter {
       socket.resetAndDestroy()
       return
     }
-    if (answer.kind === 'mute') return
+    if (answer.kind === 'mute') {
+      // read (and drop) what arrives, so that the edge's FIN is seen and the close recorded
+      socket.resume()
+      return
+    }
     const write = (b: Buffer): void => { if (!socket.destroyed) socket.write(b) }
     const hs = new ServerHandshake()
     const reader = new ChunkReader({
