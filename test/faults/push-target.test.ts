@@ -4,15 +4,15 @@
 // (relay_reconnect 3s, failed_reconnect 50 ms doubling). In each case an AMF-level publisher
 // streams the test media into <app>/s1 and a local RTMP player plays it; asserted: the retry
 // timings a target observes (or, for a closed port, the arrival of edge's `push: rtmp://…` log
-// line of each attempt), one log line per failed attempt, and that the publisher and the
-// player go on undisturbed. The on_push answers are in push-on-push.test.ts.
+// line of each attempt), one log line per failed attempt, that the publisher and the player
+// go on undisturbed, and that once they leave the edge holds the descriptors it held before. The on_push answers are in push-on-push.test.ts.
 import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import type { NotifyEdge } from '../helpers/notify.js'
 import { startNotifyEdge } from '../helpers/notify.js'
 import { mediaCount } from '../helpers/pull-scenarios.js'
 import {
-  expectUndisturbed, localPlayer, pacedPublisher, streamLines, timedLog, type PacedPublisher, type TimedLine,
+  baseline, expectNoHandleLeft, expectUndisturbed, localPlayer, pacedPublisher, streamLines, timedLog, type EdgeBaseline, type PacedPublisher, type TimedLine,
 } from '../helpers/push-scenarios.js'
 import type { RtmpTestClient } from '../helpers/rtmp-client.js'
 import { mediaOf, PushTarget, pushTarget, type PushTargetAnswer } from '../helpers/push-target.js'
@@ -77,17 +77,18 @@ async function logged(app: Case, re: RegExp, n: number, timeoutMs: number): Prom
 }
 
 /** The publisher of <app>/s1 and a local player of it, the player already receiving media. */
-async function publisherAndPlayer(t: Test, app: Case): Promise<{ pub: PacedPublisher, player: RtmpTestClient }> {
+async function publisherAndPlayer(t: Test, app: Case): Promise<{ pub: PacedPublisher, player: RtmpTestClient, base: EdgeBaseline }> {
+  const base = baseline(node.edge)
   const pub = await pacedPublisher(t, node.rtmpPort, app, 's1')
   t.equal(pub.firstStatus.code, 'NetStream.Publish.Start', 'the publisher has Publish.Start')
   const player = await localPlayer(t, node.rtmpPort, app, 's1')
   await player.until(() => mediaCount(player) > 0, WAIT_MS, 'media at the local player')
-  return { pub, player }
+  return { pub, player, base }
 }
 
 t.test('the target is down at start: attempts back off 50, 100, 200 … ms; once it is up, the next attempt publishes', async (t) => {
   const target = targets.down
-  const { pub, player } = await publisherAndPlayer(t, 'down')
+  const { pub, player, base } = await publisherAndPlayer(t, 'down')
   await logged('down', /push: rtmp:\/\//, ATTEMPTS_AT_MS.length, WAIT_MS)
   const at = attemptLines('down').map((l) => l.at)
   const rel = at.map((v) => Math.round(v - at[0]))
@@ -97,7 +98,8 @@ t.test('the target is down at start: attempts back off 50, 100, 200 … ms; once
   })
   const mediaBefore = mediaCount(player)
 
-  // the target comes up after the 6th attempt; the 7th (+3150 ms) must publish
+  // the target comes up once the 6th attempt has failed (its `retry in` line); the 7th (+3150 ms) must publish
+  await logged('down', /push: retry in /, ATTEMPTS_AT_MS.length, WAIT_MS)
   await target.open()
   const openedAt = Date.now()
   const c = await target.connection(0, RELAY_RECONNECT_MS + WAIT_MS)
@@ -118,11 +120,12 @@ t.test('the target is down at start: attempts back off 50, 100, 200 … ms; once
   const failed = attemptLines('down').length - 1
   t.equal(closedLines('down').length, failed, `one \`push: closed:\` line per failed attempt (${failed})`)
   await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
+  await expectNoHandleLeft(t, node.edge, base, [player, pub.client], 'down', 's1')
 })
 
 t.test('the target goes away mid-stream and comes back: a new connection publishes; publisher and player undisturbed', async (t) => {
   const target = targets.away
-  const { pub, player } = await publisherAndPlayer(t, 'away')
+  const { pub, player, base } = await publisherAndPlayer(t, 'away')
   const first = await target.connection(0, WAIT_MS)
   await target.media(first, FLOWING, WAIT_MS)
   const before = attemptLines('away').length
@@ -151,12 +154,13 @@ t.test('the target goes away mid-stream and comes back: a new connection publish
     'its timestamps continue the publisher\'s (not rebased to 0)')
   t.ok(closedLines('away').length >= 1, 'edge logged `push: closed:` for the target going away')
   await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
+  await expectNoHandleLeft(t, node.edge, base, [player, pub.client], 'away', 's1')
 })
 
 for (const [app, what] of [['mute', 'accepts TCP and never writes a byte'], ['nopublish', 'answers connect and createStream, never publish']] as const) {
   t.test(`the target ${what}: each attempt ends relay_reconnect after it began, the next starts at once`, async (t) => {
     const target = targets[app]
-    const { pub, player } = await publisherAndPlayer(t, app)
+    const { pub, player, base } = await publisherAndPlayer(t, app)
     const mediaBefore = mediaCount(player)
     const second = await target.connection(1, RELAY_RECONNECT_MS + WAIT_MS)
     const first = target.connections[0]
@@ -176,15 +180,18 @@ for (const [app, what] of [['mute', 'accepts TCP and never writes a byte'], ['no
     t.equal(closedLines(app).length, 1, 'one `push: closed:` line for the attempt that timed out')
     t.comment(closedLines(app)[0]?.line ?? '')
     await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
+    await expectNoHandleLeft(t, node.edge, base, [player, pub.client], app, 's1')
   })
 }
 
 t.test('the target closes 1 s after Publish.Start: a new connection at once, every time', async (t) => {
   const target = targets.closing
-  const { pub, player } = await publisherAndPlayer(t, 'closing')
+  const { pub, player, base } = await publisherAndPlayer(t, 'closing')
   const mediaBefore = mediaCount(player)
   await target.connection(3, 3 * (CLOSE_AFTER_MS + WAIT_MS))
   const conns = target.connections.slice(0, 4)
+  // the target's own close event can come after the edge's next connection was accepted
+  await target.until(() => conns.slice(0, 3).every((c) => c.closedAt !== null), WAIT_MS, 'the first three closes')
   t.ok(conns.slice(0, 3).every((c) => c.publishStartAt !== null && c.closedByUs), 'the first three published and were closed by the target')
   t.ok(conns.slice(0, 3).every((c) => mediaOf(c).length > 0), 'each carried media')
   const gaps = conns.slice(1).map((c, i) => Math.round(c.openedAt - (conns[i].closedAt ?? NaN)))
@@ -192,4 +199,5 @@ t.test('the target closes 1 s after Publish.Start: a new connection at once, eve
   await logged('closing', /push: closed: /, 3, WAIT_MS)
   t.equal(closedLines('closing').length, 3, 'one `push: closed:` line per close')
   await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
+  await expectNoHandleLeft(t, node.edge, base, [player, pub.client], 'closing', 's1')
 })

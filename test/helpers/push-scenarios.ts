@@ -10,6 +10,7 @@ import type { EdgeProcess } from './node.js'
 import { paceMedia } from './origins.js'
 import { mediaCount, statuses } from './pull-scenarios.js'
 import { RtmpTestClient } from './rtmp-client.js'
+import { baseline, expectBaseline } from './witness.js'
 import { wallMs } from './witness-reader.js'
 
 /** chunk streams the paced publisher writes on (as ffmpeg does) */
@@ -122,4 +123,22 @@ export async function expectUndisturbed(t: Test, edge: EdgeProcess, publisher: R
   t.notOk(publisher.closed, 'the publisher is still connected')
   t.same(errorStatuses(publisher), [], 'the publisher got no error status')
   t.notMatch(edge.log(), /\[(alert|crit|emerg)\]|internal error/, 'no [alert], [crit], [emerg] or internal error in the log')
+}
+
+/** bound on the edge stopping a stream's push legs once its publisher has left */
+const STOP_WAIT_MS = 5000
+
+/** The edge's descriptors and RSS before a fault case (see expectNoHandleLeft). */
+export type EdgeBaseline = ReturnType<typeof baseline>
+export { baseline }
+
+/**
+ * The publisher and the player of <app>/<name> leave; the edge logs `push: stopped:` for the
+ * stream and comes back to the descriptors (and RSS) it had before the case: no handle left.
+ */
+export async function expectNoHandleLeft(t: Test, edge: EdgeProcess, base: EdgeBaseline, clients: readonly RtmpTestClient[], app: string, name: string): Promise<void> {
+  for (const c of clients) await c.close()
+  // one publisher per stream in these cases: its only `push: stopped:` line
+  await edge.waitForLog(new RegExp(`push: stopped: [^\\n]*app: ${app}, name: ${name}`), STOP_WAIT_MS)
+  await expectBaseline(t, edge, base.base, base.fds)
 }
