@@ -7,8 +7,8 @@
 //                                  └─push─► recorder (record all; record_path <tmp>)
 //
 // 1. every node edge; the recorder's files play for the published duration;
-// 2. Debian's nginx-rtmp as the core (edge ingest nodes push into it, edge edges pull from
-//    it; on_pull's 302 points at its RTMP);
+// 2. Debian's nginx-rtmp as the core (edge ingest nodes push into it, it pushes to the edge
+//    recorder, edge edges pull from it; on_pull's 302 points at its RTMP);
 // 3. edge as the core for nginx-rtmp edge nodes pulling from it (`pull rtmp://core/live`).
 // Publishers are ffmpeg looping the test media (H.264 + AAC, 2 s GOP) for PUBLISH_S seconds.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -88,10 +88,37 @@ async function edgeNodes(t: Test, pullUrl: string, location: (name: string) => s
   return { e1, e2, redirector, players }
 }
 
-t.test('every node edge: ingest → core → recorder and two edges → four players', { skip: ffmpegMissing(), timeout: TOPOLOGY_TIMEOUT_MS }, async (t) => {
+/** The recorder edge: `record all; record_path <tmp dir>` (removed in teardown). */
+async function recorderNode(t: Test): Promise<{ recorder: LiveEdge, recordDir: string }> {
   const recordDir = mkdtempSync(join(tmpdir(), 'edge-cluster-rec-'))
   t.teardown(() => rmSync(recordDir, { recursive: true, force: true }))
   const recorder = await clusterEdge(t, `record all;\n            record_path ${recordDir};`)
+  return { recorder, recordDir }
+}
+
+/** Waits (bounded) until the sessions that published a and b into the recorder have closed. */
+async function recorderClosed(recorder: LiveEdge): Promise<void> {
+  const sessions = STREAMS.map((name) => sessionOf(recorder.edge, new RegExp(`publish: name='${name}'`)))
+  await Promise.all(sessions.map((n) => recorder.edge.waitForLog(new RegExp(`\\*${n ?? -1} close: `), RECORD_CLOSE_MS)))
+}
+
+/** The recorder's files: a.flv and b.flv, h264 + aac, lasting the published duration. */
+function expectRecordings(t: Test, recordDir: string, recorder: LiveEdge): void {
+  t.test('the recorder\'s files play for the published duration', { skip: RECORDING_LANDED ? false : 'recording (issue 11 part 3) has not landed on main yet' }, async (t) => {
+    const files = readdirSync(recordDir).sort()
+    t.same(files, ['a.flv', 'b.flv'], `record all; record_path: one <name>.flv per stream (${files.join(', ')})`)
+    for (const name of STREAMS) {
+      const file = join(recordDir, `${name}.flv`)
+      t.same(await fileStreams(file), H264_AAC, `${name}.flv: ffprobe reads h264 + aac`)
+      const duration = await fileDurationS(file)
+      t.ok(Math.abs(duration - PUBLISH_S) <= DURATION_TOLERANCE_S, `${name}.flv lasts ${duration} s (published ${PUBLISH_S} s ± ${DURATION_TOLERANCE_S})`)
+    }
+    t.notMatch(recorder.edge.log(), /record[^\n]*(failed|error)/i, 'the recorder logged no record failure')
+  })
+}
+
+t.test('every node edge: ingest → core → recorder and two edges → four players', { skip: ffmpegMissing(), timeout: TOPOLOGY_TIMEOUT_MS }, async (t) => {
+  const { recorder, recordDir } = await recorderNode(t)
   const core = await clusterEdge(t, `cache_time 1s;\n            push rtmp://127.0.0.1:${recorder.rtmpPort};`, { '/': '' })
   const { e1, e2, redirector, players } = await edgeNodes(t, `rtmp://127.0.0.1:${core.rtmpPort}`,
     (name) => `http://127.0.0.1:${core.httpPort}/live/${name}`)
@@ -114,37 +141,36 @@ t.test('every node edge: ingest → core → recorder and two edges → four pla
   await bounded(Promise.all(publishers.map((p) => p.exited)), PUBLISHER_END_MS, 'the publishers to end')
   await Promise.all(STREAMS.map((name, i) => nodes[i].edge.waitForLog(new RegExp(`push: stopped: [^\\n]*app: live, name: ${name}`), RECORD_CLOSE_MS)))
   t.pass('each ingest node stopped its push when its publisher left')
-  const recorderSessions = STREAMS.map((name) => sessionOf(recorder.edge, new RegExp(`publish: name='${name}'`)))
-  await Promise.all(recorderSessions.map((n) => recorder.edge.waitForLog(new RegExp(`\\*${n ?? -1} close: `), RECORD_CLOSE_MS)))
+  await recorderClosed(recorder)
   t.pass('the core\'s push sessions into the recorder closed')
   for (const node of [recorder, core, e1, e2, ...nodes]) {
     t.notMatch(node.edge.log(), /\[(alert|crit|emerg)\]|internal error/, `no [alert]/[crit]/[emerg]/internal error on the node at :${node.rtmpPort}`)
   }
 
-  t.test('the recorder\'s files play for the published duration', { skip: RECORDING_LANDED ? false : 'recording (issue 11 part 3) has not landed on main yet' }, async (t) => {
-    const files = readdirSync(recordDir).sort()
-    t.same(files, ['a.flv', 'b.flv'], `record all; record_path: one <name>.flv per stream (${files.join(', ')})`)
-    for (const name of STREAMS) {
-      const file = join(recordDir, `${name}.flv`)
-      t.same(await fileStreams(file), H264_AAC, `${name}.flv: ffprobe reads h264 + aac`)
-      const duration = await fileDurationS(file)
-      t.ok(Math.abs(duration - PUBLISH_S) <= DURATION_TOLERANCE_S, `${name}.flv lasts ${duration} s (published ${PUBLISH_S} s ± ${DURATION_TOLERANCE_S})`)
-    }
-    t.notMatch(recorder.edge.log(), /record[^\n]*(failed|error)/i, 'the recorder logged no record failure')
-  })
+  expectRecordings(t, recordDir, recorder)
 })
 
-t.test('nginx-rtmp as the core: edge ingest nodes push into it, edge edges pull from it', { skip: noNginx(), timeout: TOPOLOGY_TIMEOUT_MS }, async (t) => {
-  const nginx = await startNginxRtmp(t)
+t.test('nginx-rtmp as the core: edge ingest nodes push into it, it pushes to the edge recorder, edge edges pull from it', {
+  skip: noNginx(), timeout: TOPOLOGY_TIMEOUT_MS,
+}, async (t) => {
+  const { recorder, recordDir } = await recorderNode(t)
+  const nginx = await startNginxRtmp(t, `application live { live on; push rtmp://127.0.0.1:${recorder.rtmpPort}/live; }`)
   const { players } = await edgeNodes(t, `rtmp://127.0.0.1:${nginx.port}`, (name) => `rtmp://127.0.0.1:${nginx.port}/live/${name}`)
-  await ingest(t, nginx.port)
+  const { publishers } = await ingest(t, nginx.port)
   await playersDecode(t, players)
   const log = nginx.errorLog()
   for (const name of STREAMS) {
     t.match(log, new RegExp(`publish: name='${name}' args='' type=live`), `nginx-rtmp logged the push of ${name} as a live publish`)
+    t.match(recorder.edge.log(), new RegExp(`publish: name='${name}'`), `nginx-rtmp pushed ${name} into the edge recorder`)
   }
   t.match(log, /connect: app='live' args='' flashver='FMLE\/3\.0 \(compatible; Lavf[^']*' swf_url='' tc_url='rtmp:\/\/127\.0\.0\.1\/live' page_url='' acodecs=3575 vcodecs=252/,
     'the pushes connected as §14.1 observed (publisher\'s flashVer, tcUrl without port, audioCodecs 3575, videoCodecs 252)')
+
+  await bounded(Promise.all(publishers.map((p) => p.exited)), PUBLISHER_END_MS, 'the publishers to end')
+  await recorderClosed(recorder)
+  t.pass('nginx-rtmp\'s push sessions into the recorder closed')
+  t.notMatch(recorder.edge.log(), /\[(alert|crit|emerg)\]|internal error/, 'no [alert]/[crit]/[emerg]/internal error on the recorder')
+  expectRecordings(t, recordDir, recorder)
 })
 
 t.test('edge as the core for nginx-rtmp edge nodes pulling from it', { skip: noNginx(), timeout: TOPOLOGY_TIMEOUT_MS }, async (t) => {
