@@ -155,11 +155,11 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
     }
   }
 
-  protected dropAttempt(): void {
+  protected dropAttempt(relayed: boolean): void {
     const client = this.client
     this.client = null
     client?.close('attempt ended')
-    if (this.attemptStarted) this.stream.endMedia(this)
+    if (relayed) this.stream.endMedia(this)
   }
 
   /** The stream ends under the leg (its application is gone after a reload). */
