@@ -20,8 +20,9 @@ import type { LiveStream } from '../live/stream.js'
 import type { NotifyResponse } from '../notify/client.js'
 import type { NotifySubject, NotifyAct } from '../notify/events.js'
 import type { Notifier } from '../notify/stages.js'
-import type { RtmpClientOptions } from '../rtmp/client-session.js'
-import type { PlayInfo } from '../stages.js'
+import type { MediaMessage } from '../media/message.js'
+import { RtmpClientSession, type RtmpClientOptions } from '../rtmp/client-session.js'
+import type { PlayFailure, PlayInfo } from '../stages.js'
 
 /** What a relay leg needs from the node. */
 export interface RelayContext {
@@ -50,7 +51,7 @@ export interface RelayTarget {
 }
 
 /** Error codes a remote answers play or publish with that reach the local sessions, and the HTTP status they mean (§2.3, §5.2). */
-export const RELAY_ERROR_STATUS: Readonly<Record<string, number>> = {
+const RELAY_ERROR_STATUS: Readonly<Record<string, number>> = {
   'NetStream.Publish.BadName': 400,
   'NetStream.Stream.Forbidden': 403,
   'NetStream.Play.StreamNotFound': 404,
@@ -108,7 +109,7 @@ export function locationTarget(location: string, domainHeader: string | null, in
 }
 
 /** The RTMP client of one attempt (§2.3 step 3, §5.2 step 2): the session's fields, the target's overrides. */
-export function rtmpClientOptions(
+function rtmpClientOptions(
   action: 'play' | 'publish',
   t: RelayTarget,
   address: string,
@@ -194,6 +195,10 @@ export abstract class RelayLeg {
   protected abstract open(target: RelayTarget, address: string, id: number): void
   /** the notify line answered ≥ 400: the sessions it serves are refused */
   protected abstract refusedByNotify(status: number): void
+  /** the remote answered play / publish with an error status of RELAY_ERROR_STATUS (§2.3 step 7, §5.2 step 6) */
+  protected abstract refusedByRemote(failure: PlayFailure): void
+  /** the attempt started relaying (a push leg joins the stream's players here) */
+  protected relaying(): void {}
   /** the attempt ended: close its client and undo what it did to the stream (`relayed`: it had started) */
   protected abstract dropAttempt(relayed: boolean): void
   /** the leg still has a reason to live (pull: a player; push: a publisher) */
@@ -299,12 +304,29 @@ export abstract class RelayLeg {
   }
 
   /** The attempt reached Play.Start / HTTP 200 / Publish.Start: no deadline any more. */
-  protected started(id: number): boolean {
-    if (!this.current(id) || this.state === LegState.RELAYING) return false
+  protected started(id: number): void {
+    if (!this.current(id) || this.state === LegState.RELAYING) return
     this.state = LegState.RELAYING
     this.disarm()
     this.ctx.log.info(`${this.kind}: publishing`, this.logCtx)
-    return true
+    this.relaying()
+  }
+
+  /** The RTMP client of attempt `id`: it plays from an origin (pull) or publishes to a target (push). */
+  protected rtmpClient(t: RelayTarget, address: string, id: number, onMedia: (msg: MediaMessage) => void): RtmpClientSession {
+    const action = this.kind === 'pull' ? 'play' : 'publish'
+    return new RtmpClientSession(rtmpClientOptions(action, t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
+      onStarted: () => this.started(id),
+      onMedia,
+      onStatus: (s) => {
+        if (id !== this.attempt || s.level !== 'error') return
+        const httpStatus = RELAY_ERROR_STATUS[s.code]
+        if (httpStatus === undefined) return
+        this.ctx.log.info(`${this.kind}: ${this.kind === 'pull' ? 'origin' : 'target'} answered ${s.code} "${s.description}"`, this.logCtx)
+        this.refusedByRemote({ ...s, httpStatus })
+      },
+      onClose: (reason) => this.clientClosed(id, reason),
+    })
   }
 
   /** Media went through the attempt: a failure after it retries at once with the shortest back-off. */
