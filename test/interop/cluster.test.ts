@@ -11,8 +11,7 @@
 //    recorder, edge edges pull from it; on_pull's 302 points at its RTMP);
 // 3. edge as the core for nginx-rtmp edge nodes pulling from it (`pull rtmp://core/live`).
 // Publishers are ffmpeg looping the test media (H.264 + AAC, 2 s GOP) for PUBLISH_S seconds.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import {
@@ -20,6 +19,7 @@ import {
 } from '../helpers/cluster.js'
 import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
 import type { LiveEdge } from '../helpers/node.js'
+import { recordDir, RECORDING_MISSING } from '../helpers/record.js'
 import { H264_AAC } from '../helpers/pull-scenarios.js'
 
 /** the two published streams (ingest 1 gets a, ingest 2 gets b) */
@@ -34,11 +34,6 @@ const PUBLISHER_END_MS = PUBLISH_S * 1000 + 15_000
 const RECORD_CLOSE_MS = 10_000
 /** the recorded duration may differ from the published one by about a GOP (2 s) and the push's start */
 const DURATION_TOLERANCE_S = 3
-/**
- * Recording (issue 11, part 3) lands on main after push relays. Set to true once it has: the
- * recorder's assertions are written and run then; until then they are a tap skip.
- */
-const RECORDING_LANDED = false
 /** whole-topology bound */
 const TOPOLOGY_TIMEOUT_MS = 150_000
 
@@ -90,10 +85,9 @@ async function edgeNodes(t: Test, pullUrl: string, location: (name: string) => s
 
 /** The recorder edge: `record all; record_path <tmp dir>` (removed in teardown). */
 async function recorderNode(t: Test): Promise<{ recorder: LiveEdge, recordDir: string }> {
-  const recordDir = mkdtempSync(join(tmpdir(), 'edge-cluster-rec-'))
-  t.teardown(() => rmSync(recordDir, { recursive: true, force: true }))
+  const dir = recordDir(t, 'edge-cluster-rec-')
   const recorder = await clusterEdge(t, `record all;\n            record_path ${recordDir};`)
-  return { recorder, recordDir }
+  return { recorder, recordDir: dir }
 }
 
 /** Waits (bounded) until the sessions that published a and b into the recorder have closed. */
@@ -104,7 +98,7 @@ async function recorderClosed(recorder: LiveEdge): Promise<void> {
 
 /** The recorder's files: a.flv and b.flv, h264 + aac, lasting the published duration. */
 function expectRecordings(t: Test, recordDir: string, recorder: LiveEdge): void {
-  t.test('the recorder\'s files play for the published duration', { skip: RECORDING_LANDED ? false : 'recording (issue 11 part 3) has not landed on main yet' }, async (t) => {
+  t.test('the recorder\'s files play for the published duration', { skip: RECORDING_MISSING }, async (t) => {
     const files = readdirSync(recordDir).sort()
     t.same(files, ['a.flv', 'b.flv'], `record all; record_path: one <name>.flv per stream (${files.join(', ')})`)
     for (const name of STREAMS) {
