@@ -11,7 +11,7 @@
 import { writeFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { fileDurationS, fileStreams } from '../helpers/cluster.js'
+import { ffmpegMissing, fileDurationS, fileStreams } from '../helpers/cluster.js'
 import { startNotifyEdge, type NotifyEdge } from '../helpers/notify.js'
 import { H264_AAC, mediaCount } from '../helpers/pull-scenarios.js'
 import { baseline, expectUndisturbed, localPlayer, pacedPublisher } from '../helpers/push-scenarios.js'
@@ -33,12 +33,15 @@ const DURATION_TOLERANCE_S = 2.5
 /** bound on media reaching the local player */
 const WAIT_MS = 10_000
 
+/** the cases need recording, and ffprobe to read what was recorded */
+const SKIP = RECORDING_MISSING || ffmpegMissing()
+
 let node: NotifyEdge
 let unwritable: string
 let fills: string
 
 t.before(async () => {
-  if (RECORDING_MISSING !== false) return
+  if (SKIP !== false) return
   const base = recordDir(t)
   unwritable = join(base, 'afile')
   writeFileSync(unwritable, '')
@@ -51,7 +54,7 @@ t.before(async () => {
   })
 })
 
-t.test('record_path is a regular file: one [crit] line, publishing and playing unaffected, nothing written', { skip: RECORDING_MISSING }, async (t) => {
+t.test('record_path is a regular file: one [crit] line, publishing and playing unaffected, nothing written', { skip: SKIP }, async (t) => {
   const base = baseline(node.edge)
   const pub = await pacedPublisher(t, node.rtmpPort, 'unwritable', 's1')
   t.equal(pub.firstStatus.code, 'NetStream.Publish.Start', 'the publisher gets Publish.Start')
@@ -67,7 +70,7 @@ t.test('record_path is a regular file: one [crit] line, publishing and playing u
   await expectBaseline(t, node.edge, base.base, base.fds)
 })
 
-t.test('record_max_size 100K: a file per 100K, each closed past the limit, each playable', { skip: RECORDING_MISSING, timeout: 60_000 }, async (t) => {
+t.test('record_max_size 100K: a file per 100K, each closed past the limit, each playable', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const base = baseline(node.edge)
   const pub = await pacedPublisher(t, node.rtmpPort, 'fills', 's1')
   const player = await localPlayer(t, node.rtmpPort, 'fills', 's1')
@@ -87,7 +90,7 @@ t.test('record_max_size 100K: a file per 100K, each closed past the limit, each 
   await expectBaseline(t, node.edge, base.base, base.fds)
 })
 
-t.test('edge stopped (TERM) while recording: the file is closed and plays for what was published', { skip: RECORDING_MISSING, timeout: 60_000 }, async (t) => {
+t.test('edge stopped (TERM) while recording: the file is closed and plays for what was published', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const dir = recordDir(t)
   const own = await startNotifyEdge(t, { apps: { rec: `record all;\n            record_path ${dir};` } })
   const pub = await pacedPublisher(t, own.rtmpPort, 'rec', 's1')

@@ -86,7 +86,7 @@ async function edgeNodes(t: Test, pullUrl: string, location: (name: string) => s
 /** The recorder edge: `record all; record_path <tmp dir>` (removed in teardown). */
 async function recorderNode(t: Test): Promise<{ recorder: LiveEdge, recordDir: string }> {
   const dir = recordDir(t, 'edge-cluster-rec-')
-  const recorder = await clusterEdge(t, `record all;\n            record_path ${recordDir};`)
+  const recorder = await clusterEdge(t, `record all;\n            record_path ${dir};`)
   return { recorder, recordDir: dir }
 }
 
