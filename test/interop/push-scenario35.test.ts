@@ -2,8 +2,9 @@
 // issue 11 (items 2, 5, 6): a real ffmpeg publishes `push/s1?x=1` into an edge whose app has
 // `push rtmp://127.0.0.1:<target> app=live;`; the scripted target (test/helpers/push-target.ts)
 // logs what arrives. Then the three push-line variants of §14.1's table in one app, and a
-// target that refuses the publish (NetStream.Publish.BadName as onStatus, and as `_error`):
-// the local publisher gets that same status and is disconnected. Last, §14.3's last bullet: a
+// target that refuses the publish (NetStream.Publish.BadName as onStatus, and as `_error`, then
+// the other codes of contract item 5): the local publisher gets that same status and is
+// disconnected; any other error code is ignored. Contract item 2's GOP burst for a late leg. Last, §14.3's last bullet: a
 // stream whose publisher is a pull leg is not pushed.
 import { existsSync } from 'node:fs'
 import t, { type Test } from 'tap'
@@ -15,7 +16,7 @@ import { mediaCount, nextStatus, statusInfo } from '../helpers/pull-scenarios.js
 import { localPlayer, pacedPublisher, streamLines } from '../helpers/push-scenarios.js'
 import {
   commandsOf, connectObject, describeEvent, mediaOf, publishedName, pushTarget, type PushTarget, type TargetConnection,
-  type TargetEvent,
+  type PushTargetAnswer, type TargetEvent,
 } from '../helpers/push-target.js'
 
 const FFMPEG = '/usr/bin/ffmpeg'
@@ -29,6 +30,11 @@ const CLOSE_WITHIN_MS = 1000
 const PARALLEL_WITHIN_MS = 100
 /** the refused publisher is disconnected this soon after its status (observed: 4 ms) */
 const KICK_WITHIN_MS = 1000
+/** relay_reconnect (default 3s), and how far from it an attempt may end here */
+const RELAY_RECONNECT_MS = 3000
+const DEADLINE_TOLERANCE_MS = 400
+/** five frames of a 25 fps stream in real time take 160 ms; a cached burst far less */
+const GOP_BURST_MIN_MS = 100
 /** how long a pulled stream is watched for a (wrong) push connection */
 const NOT_PUSHED_WATCH_MS = 3000
 /** the 7 connect keys in order (contract item 2) */
@@ -161,43 +167,77 @@ t.test('§14.1 table: three push lines in one app, three parallel legs', { skip:
 /** A refusal the target answers publish with, and the status the local publisher must get. */
 interface Refusal {
   readonly title: string
-  readonly answer: Parameters<typeof pushTarget>[1]
   readonly command: 'onStatus' | '_error'
+  readonly code: string
+  readonly description: string
 }
 
+/** Scenario 35's BadName as onStatus and as _error, then the other codes of contract item 5. */
 const REFUSALS: readonly Refusal[] = [
-  {
-    title: 'onStatus NetStream.Publish.BadName (level error)',
-    answer: { kind: 'status', level: 'error', code: 'NetStream.Publish.BadName', description: 'Already publishing' },
-    command: 'onStatus',
-  },
-  {
-    title: '_error NetStream.Publish.BadName',
-    answer: { kind: 'error', code: 'NetStream.Publish.BadName', description: 'Already publishing' },
-    command: '_error',
-  },
+  { title: 'onStatus NetStream.Publish.BadName (level error)', command: 'onStatus', code: 'NetStream.Publish.BadName', description: 'Already publishing' },
+  { title: '_error NetStream.Publish.BadName', command: '_error', code: 'NetStream.Publish.BadName', description: 'Already publishing' },
+  { title: 'onStatus NetStream.Stream.Forbidden', command: 'onStatus', code: 'NetStream.Stream.Forbidden', description: 'forbidden' },
+  { title: 'onStatus NetStream.Play.StreamNotFound', command: 'onStatus', code: 'NetStream.Play.StreamNotFound', description: 'no such stream' },
+  { title: 'onStatus NetStream.Relay.ServerError', command: 'onStatus', code: 'NetStream.Relay.ServerError', description: 'server error' },
 ]
+
+const answerOf = (r: Refusal): PushTargetAnswer => r.command === '_error'
+  ? { kind: 'error', code: r.code, description: r.description }
+  : { kind: 'status', level: 'error', code: r.code, description: r.description }
 
 for (const refusal of REFUSALS) {
   t.test(`scenario 35: the target answers ${refusal.title} → the local publisher gets it and is disconnected`, { timeout: 30_000 }, async (t) => {
-    const target = await pushTarget(t, refusal.answer)
+    const target = await pushTarget(t, answerOf(refusal))
     const node = await startNotifyEdge(t, { apps: { push: `push rtmp://127.0.0.1:${target.port} app=live;` } })
     const pub = await pacedPublisher(t, node.rtmpPort, 'push', 's1?x=1')
     t.equal(pub.firstStatus.code, 'NetStream.Publish.Start', 'the publisher had Publish.Start')
     const c = await target.connection(0, PUSH_WAIT_MS)
     await target.until(() => commandsOf(c).some((e) => e.name === 'publish'), PUSH_WAIT_MS, 'publish')
-    const got = await nextStatus(pub.client, 'NetStream.Publish.BadName', PUSH_WAIT_MS)
+    const got = await nextStatus(pub.client, refusal.code, PUSH_WAIT_MS)
     const gotAt = Date.now()
     t.equal(got.values?.[0], refusal.command, `the publisher got it as ${refusal.command}`)
-    t.same(statusInfo(got), { level: 'error', code: 'NetStream.Publish.BadName', description: 'Already publishing' },
+    t.same(statusInfo(got), { level: 'error', code: refusal.code, description: refusal.description },
       'the same level, code and description as the target sent')
     await pub.client.until(() => pub.client.closed, KICK_WITHIN_MS, 'the edge to close the publisher')
     t.ok(Date.now() - gotAt <= KICK_WITHIN_MS, `and was disconnected ${Date.now() - gotAt} ms later`)
     t.ok(await target.closed(c, KICK_WITHIN_MS), 'the push leg closed')
-    await node.edge.waitForLog(/push: target answered NetStream\.Publish\.BadName "Already publishing"[^\n]*app: push, name: s1/, KICK_WITHIN_MS)
-    t.pass('edge logged `push: target answered NetStream.Publish.BadName "Already publishing"`')
+    const line = `push: target answered ${refusal.code} "${refusal.description}"`
+    await node.edge.waitForLog(new RegExp(`${line.replace(/\./g, '\\.')}[^\\n]*app: push, name: s1`), KICK_WITHIN_MS)
+    t.pass(`edge logged \`${line}\``)
+    t.equal(target.connections.length, 1, 'no further attempt')
   })
 }
+
+t.test('another error code (NetStream.Publish.Denied) is ignored: the publisher stays, the attempt ends at relay_reconnect and is retried', { timeout: 30_000 }, async (t) => {
+  const target = await pushTarget(t, { kind: 'status', level: 'error', code: 'NetStream.Publish.Denied', description: 'denied' })
+  const node = await startNotifyEdge(t, { apps: { push: `push rtmp://127.0.0.1:${target.port} app=live;` } })
+  const pub = await pacedPublisher(t, node.rtmpPort, 'push', 's1')
+  const second = await target.connection(1, RELAY_RECONNECT_MS + PUSH_WAIT_MS)
+  const first = target.connections[0]
+  const held = Math.round((first.closedAt ?? second.openedAt) - first.openedAt)
+  t.ok(Math.abs(held - RELAY_RECONNECT_MS) <= DEADLINE_TOLERANCE_MS, `the first attempt ended ${held} ms after it began (relay_reconnect ${RELAY_RECONNECT_MS})`)
+  t.notOk(pub.client.closed, 'the publisher is still connected')
+  t.same(pub.client.messages.filter((m) => m.values?.[0] === '_error' || statusInfo(m).level === 'error').map((m) => statusInfo(m).code), [],
+    'and got no error status')
+})
+
+t.test('contract item 2: with cache_time, a leg that connects late starts with the cached GOP', { timeout: 30_000 }, async (t) => {
+  const target = await pushTarget(t, { kind: 'start' }, { closed: true })
+  const node = await startNotifyEdge(t, { apps: { push: `cache_time 2s;\n            push rtmp://127.0.0.1:${target.port} app=live;` } })
+  await pacedPublisher(t, node.rtmpPort, 'push', 's1')
+  const publishedAt = Date.now()
+  // the target comes up once the 5th attempt (+750 ms) has failed; the 6th (+1550 ms) publishes
+  await node.edge.waitForLog(/push: retry in 800 ms/, PUSH_WAIT_MS)
+  await target.open()
+  const c = await target.connection(0, PUSH_WAIT_MS)
+  await target.until(() => mediaOf(c).filter((m) => m.typeId === MSG_VIDEO && m.head[1] === 1).length >= 5, PUSH_WAIT_MS, 'five video frames')
+  const frames = mediaOf(c).filter((m) => m.typeId === MSG_VIDEO && m.head[1] === 1)
+  const intoPublish = Math.round(c.openedAt - publishedAt)
+  t.equal(frames[0].head[0] >> 4, 1, 'the first video frame is a keyframe')
+  t.ok(frames[0].timestamp < intoPublish - GOP_BURST_MIN_MS,
+    `stamped ${frames[0].timestamp}, before the leg connected (${intoPublish} ms into the publish): it comes from the cache`)
+  t.ok(frames[4].at - frames[0].at < GOP_BURST_MIN_MS, `the first five frames came in a burst (${Math.round(frames[4].at - frames[0].at)} ms)`)
+})
 
 t.test('§14.3: a pulled stream is not pushed (its first publisher is a pull leg)', { timeout: 30_000 }, async (t) => {
   const origin = await FakeRtmpOrigin.start({ kind: 'serve' })
