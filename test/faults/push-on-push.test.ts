@@ -3,7 +3,7 @@
 // path, and a scripted publish target (test/helpers/push-target.ts). An AMF-level publisher
 // publishes <app>/s1 (with a query where the case needs one); asserted: the exact request lines
 // (start, update, done, each with its own line's URL and args), where the leg pushes after a
-// 302, that a 200 pushes nothing and is not asked again, that a 403 refuses the publisher with
+// 302 (and its Domain header), that a 200 pushes nothing and is not asked again, that a 403 refuses the publisher with
 // NetStream.Play.Forbidden, and the re-ask back-off after no answer or a 302 without Location.
 import t, { type Test } from 'tap'
 import {
@@ -41,7 +41,7 @@ t.before(async () => {
   target = await pushTarget(t)
   notify = await notifyServer(t, byPath({
     '/p302': reply(302, { Location: `rtmp://127.0.0.1:${target.port}/live2/renamed?sig=1` }),
-    '/p302b': reply(302, { Location: `rtmp://127.0.0.1:${target.port}/live3` }),
+    '/p302b': reply(302, { Location: `rtmp://127.0.0.1:${target.port}/live3`, Domain: 'cdn.example' }),
     '/p200': reply(200),
     '/p403': reply(403),
     '/pnoloc': reply(302),
@@ -83,8 +83,8 @@ t.test('302 Location → push there: connect app / publish name from the Locatio
     const o = connectObject(c) ?? {}
     return `${String(o.app)} ${String(o.tcUrl)} ${publishedName(c) ?? ''}`
   }).sort()
-  t.same(seen, ['live2 rtmp://127.0.0.1/live2 renamed?sig=1', 'live3 rtmp://127.0.0.1/live3 s1?y=2'],
-    'Location with name and query → that name and query; without → the publisher\'s name and pargs')
+  t.same(seen, ['live2 rtmp://127.0.0.1/live2 renamed?sig=1', 'live3 rtmp://cdn.example/live3 s1?y=2'],
+    'Location with name and query → that name and query; without → the publisher\'s name and pargs; a Domain header → the tcUrl host')
 
   const updates = await Promise.all([
     requestWhere(notify, onPath('/p302', 'update'), 0, UPDATE_MS + WAIT_MS),

@@ -5,10 +5,12 @@
 // streams the test media into <app>/s1 and a local RTMP player plays it; asserted: the retry
 // timings a target observes (or, for a closed port, the arrival of edge's `push: rtmp://…` log
 // line of each attempt), one log line per failed attempt, that the publisher and the player
-// go on undisturbed, and that once they leave the edge holds the descriptors it held before. The on_push answers are in push-on-push.test.ts.
+// go on undisturbed, and that once they leave the edge holds the descriptors it held before.
+// Last, a line with two URLs whose first is a closed port: the second is tried at once. The on_push answers are in push-on-push.test.ts.
 import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import type { NotifyEdge } from '../helpers/notify.js'
+import { freePort } from '../helpers/node.js'
 import { startNotifyEdge } from '../helpers/notify.js'
 import { mediaCount } from '../helpers/pull-scenarios.js'
 import {
@@ -48,11 +50,15 @@ const answers = {
   mute: { kind: 'mute' },
   nopublish: { kind: 'no-publish-answer' },
   closing: { kind: 'start-then-close', afterMs: CLOSE_AFTER_MS },
+  /** the second URL of a line whose first URL is a closed port */
+  failover: { kind: 'start' },
 } as const satisfies Record<string, PushTargetAnswer>
 type Case = keyof typeof answers
 
 let node: NotifyEdge
 let lines: TimedLine[]
+/** a closed port: the first URL of the failover line */
+let deadPort: number
 const targets = {} as Record<Case, PushTarget>
 
 t.before(async () => {
@@ -62,6 +68,8 @@ t.before(async () => {
   }
   const apps = {} as Record<Case, string>
   for (const name of Object.keys(answers) as Case[]) apps[name] = `push rtmp://127.0.0.1:${targets[name].port} app=live;`
+  deadPort = await freePort()
+  apps.failover = `push rtmp://127.0.0.1:${deadPort} rtmp://127.0.0.1:${targets.failover.port} app=live;`
   node = await startNotifyEdge(t, { apps })
   lines = timedLog(node.edge)
 })
@@ -202,4 +210,19 @@ t.test('the target closes 1 s after Publish.Start: a new connection at once, eve
   t.equal(closedLines('closing').length, 3, 'one `push: closed:` line per close')
   await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
   await expectNoHandleLeft(t, node.edge, base, [player, pub.client], 'closing', 's1')
+})
+
+t.test('two URLs on the push line, the first a closed port: the second at once', async (t) => {
+  const target = targets.failover
+  const { pub, player, base } = await publisherAndPlayer(t, 'failover')
+  const mediaBefore = mediaCount(player)
+  const c = await target.connection(0, WAIT_MS)
+  await target.media(c, FLOWING, WAIT_MS)
+  const tried = streamLines(lines, 'failover', 's1', /push: rtmp:\/\//)
+  t.match(tried[0]?.line ?? '', `push: rtmp://127.0.0.1:${deadPort} `, 'the first URL was tried first')
+  t.ok(c.openedAt - (tried[0]?.at ?? NaN) <= AT_ONCE_MS, `the second URL ${Math.round(c.openedAt - (tried[0]?.at ?? NaN))} ms later (at once, no back-off)`)
+  t.equal(streamLines(lines, 'failover', 's1', /push: retry in /).length, 0, 'no back-off wait logged')
+  t.ok(c.publishStartAt !== null, 'and published there')
+  await expectUndisturbed(t, node.edge, pub.client, player, mediaBefore, WAIT_MS)
+  await expectNoHandleLeft(t, node.edge, base, [player, pub.client], 'failover', 's1')
 })
