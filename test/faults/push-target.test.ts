@@ -6,7 +6,8 @@
 // timings a target observes (or, for a closed port, the arrival of edge's `push: rtmp://…` log
 // line of each attempt), one log line per failed attempt, that the publisher and the player
 // go on undisturbed, and that once they leave the edge holds the descriptors it held before.
-// Last, a line with two URLs whose first is a closed port: the second is tried at once. The on_push answers are in push-on-push.test.ts.
+// Last, a line with two URLs whose first is a closed port: the second is tried at once.
+// The on_push answers are in push-on-push.test.ts.
 import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import type { NotifyEdge } from '../helpers/notify.js'
