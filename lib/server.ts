@@ -107,12 +107,11 @@ export class EdgeNode {
     }
   }
 
-  /** on_meta answered 3xx: push the publisher's stream to the Location (an RTMP URL), or false. */
-  private pushTo(req: PublishRequest, location: string, domain: string | null): boolean {
+  /** on_meta answered 3xx: push the publisher's stream to the Location (an RTMP URL); null if it is none. */
+  private pushTo(req: PublishRequest, location: string, domain: string | null): (() => void) | null {
     const target = locationTarget(location, domain, req.info)
-    if (target === null || target.scheme !== 'rtmp' || req.stream === null) return false
-    startPush(this.relayContext, req.stream, req.app, req.server, req.info, { kind: 'target', target })
-    return true
+    if (target === null || target.scheme !== 'rtmp' || req.stream === null) return null
+    return startPush(this.relayContext, req.stream, req.app, req.server, req.info, { kind: 'target', target })
   }
 
   private pipelinesOf(app: AppConf): Pipelines {
