@@ -16,6 +16,7 @@ import { WriteMergers } from './core/output.js'
 import { NotifyClient } from './notify/client.js'
 import { Notifier, onMetaStage, onPlayOrPublishStage, onStreamStage, processNotifications } from './notify/stages.js'
 import { pullStage, type RelayContext } from './relay/pull.js'
+import { RECORD_STOP_WAIT_MS, Recordings } from './record/stage.js'
 import { accessStage, type Stage } from './stages.js'
 import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
@@ -42,6 +43,8 @@ export class EdgeNode {
   /** one client for every notification and on_pull callout */
   private readonly notify: Notifier
   private readonly live: LiveStages
+  /** every publish's recorders (record, recorder): the record stage, /control/record, closed at stop */
+  readonly recordings: Recordings
   /** relay.pull, reading the relay context current when a pull starts */
   private readonly pull = pullStage(() => this.relayContext)
   /** the pipelines of each application of the current tree, composed at start and at reload */
@@ -52,6 +55,7 @@ export class EdgeNode {
     this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
     this.relayContext = relayContext(tree, log, this.hub, this.notify)
     this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
+    this.recordings = new Recordings(log, this.notify)
     this.pipelines = this.compose(tree)
     this.rtmpContext = {
       log,
@@ -97,6 +101,7 @@ export class EdgeNode {
         stream !== null && onStreamStage(n, stream),
         publish !== null && onPlayOrPublishStage(n, publish),
         this.live.publish,
+        app.recorders.length > 0 && this.recordings.stage,
         meta.length > 0 && onMetaStage(n, meta),
       ),
     }
@@ -295,9 +300,11 @@ export class EdgeNode {
   /** Stop listening and end every connection. */
   async stop(): Promise<void> {
     this.stopping = true
+    // recordings end first: their files are written out and closed before the node is done
+    const recorded = this.recordings.closeAll(RECORD_STOP_WAIT_MS)
     for (const s of this.sockets) s.destroy()
     this.notify.client.close()
-    await this.quit()
+    await Promise.all([this.quit(), recorded])
   }
 
   /** Stop accepting; let current players finish (nginx -s quit). No reload is applied after it. */
