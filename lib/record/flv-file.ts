@@ -26,6 +26,8 @@ interface QueuedTag {
 
 export interface FlvFileOptions {
   readonly append: boolean
+  /** opened once this resolves: the previous file of the same name is closed (a rotation within one second) */
+  readonly after: Promise<void> | null
   readonly hasAudio: boolean
   readonly hasVideo: boolean
   /** a write (or the close) failed: the file is closed and takes nothing more; called once */
@@ -43,7 +45,8 @@ export class FlvFile {
   readonly closed: Promise<void>
   private state = FileState.Opening
   private handle: FileHandle | null = null
-  private queue: QueuedTag[] = []
+  /** tags, and the file header first for a new file */
+  private queue: (QueuedTag | Buffer)[] = []
   private writing = false
   /** record_append: the timestamp written tags start from (after the file's last tag) */
   private shiftMs = 0
@@ -75,15 +78,17 @@ export class FlvFile {
 
   private async open(): Promise<NodeJS.ErrnoException | null> {
     let handle: FileHandle | null = null
+    if (this.opts.after !== null) await this.opts.after
     try {
       // nginx-rtmp: O_APPEND with record_append, else O_TRUNC
       handle = await open(this.path, this.opts.append ? 'a+' : 'w')
       if (this.opts.append) this.sizeBytes = (await handle.stat()).size
       if (this.sizeBytes > 0) this.shiftMs = await lastTimestampAfter(handle, this.sizeBytes)
       else {
+        // written first, with the tags (a full disk is a write error, not an open error)
         const header = encodeFlvHeader(this.opts.hasAudio, this.opts.hasVideo)
-        await writeAll(handle, [header])
-        this.sizeBytes = header.length
+        this.queue.unshift(header)
+        this.queuedBytes += header.length
       }
     } catch (err) {
       this.reported = true // the open's failure is the one reported
@@ -108,6 +113,11 @@ export class FlvFile {
     const parts: Buffer[] = []
     let bytes = 0
     for (const tag of batch) {
+      if (Buffer.isBuffer(tag)) {
+        parts.push(tag)
+        bytes += tag.length
+        continue
+      }
       const { head, tail } = encodeFlvTagFrame(tag.typeId, tag.timestamp + this.shiftMs, tag.payload.length)
       parts.push(head, tag.payload, tail)
       bytes += head.length + tag.payload.length + tail.length

@@ -15,6 +15,7 @@ import { errnoText } from '../core/errors.js'
 import type { LogContext, Logger } from '../core/log.js'
 import type { Frame } from '../live/frame.js'
 import type { Sink } from '../live/stream.js'
+import { inspectVideo } from '../media/codec.js'
 import type { PlayFailure } from '../stages.js'
 import { FlvFile } from './flv-file.js'
 import { recordFilePath } from './path.js'
@@ -34,6 +35,8 @@ export interface RecorderContext {
   /** an onStatus to the publisher (record_notify) */
   notice(level: string, code: string, description: string): void
   readonly onRecord: OnRecord | null
+  /** hevc_codecid of the server (an H.265 end of sequence is told apart by it) */
+  readonly hevcCodecId: number
   /** a file's life: resolves once its handle is closed (edge's stop waits for it) */
   track(closed: Promise<void>): void
 }
@@ -43,6 +46,9 @@ interface FileSpan {
   readonly path: string
   readonly beginMs: number
   endMs: number
+  /** open: Record.Start was sent; a close before the open completed owes its Record.Stop until then */
+  opened: boolean
+  closed: boolean
 }
 
 /** ms of a monotonic clock (on_record's begintime and endtime, record_interval). */
@@ -84,6 +90,8 @@ export class Recorder implements Sink {
   private frames = 0
   private current: FileSpan | null = null
   private last: FileSpan | null = null
+  /** the last file opened: a next one of the same name opens once it is closed */
+  private previous: FlvFile | null = null
 
   constructor(readonly conf: RecorderConf, private readonly streamName: string, private readonly ctx: RecorderContext) {
     const words = conf.record
@@ -146,17 +154,21 @@ export class Recorder implements Sink {
   private open(): Promise<void> {
     const now = new Date()
     const path = recordFilePath(this.conf, this.streamName, now)
+    const previous = this.previous
     const file: FlvFile = new FlvFile(path, {
       append: this.conf.recordAppend,
+      after: previous !== null && previous.path === path ? previous.closed : null,
       hasAudio: this.audio,
       hasVideo: this.video || this.keyframes,
       onWriteError: (err) => this.writeFailed(file, err),
     })
     this.file = file
+    this.previous = file
     this.files.add(file)
     this.baseTs = null
     this.frames = 0
-    this.current = { path, beginMs: monotonicMs(), endMs: 0 }
+    const span: FileSpan = { path, beginMs: monotonicMs(), endMs: 0, opened: false, closed: false }
+    this.current = span
     this.ctx.track(file.closed.then(() => { this.files.delete(file) }))
     return file.opened.then((err) => {
       if (err !== null) {
@@ -164,7 +176,9 @@ export class Recorder implements Sink {
         return
       }
       this.ctx.log.info(`record: ${this.name} opened '${path}'`, this.ctx.logCtx)
-      if (this.file === file && this.conf.recordNotify) this.ctx.notice('status', 'NetStream.Record.Start', this.name)
+      span.opened = true
+      this.notice('NetStream.Record.Start')
+      if (span.closed) this.notice('NetStream.Record.Stop')
     })
   }
 
@@ -205,8 +219,14 @@ export class Recorder implements Sink {
     this.file = null
     const span = this.finishSpan() as FileSpan
     void file.close().then(() => this.ctx.log.info(`record: ${this.name} closed '${file.path}'`, this.ctx.logCtx))
-    if (this.conf.recordNotify) this.ctx.notice('status', 'NetStream.Record.Stop', this.name)
+    span.closed = true
+    if (span.opened) this.notice('NetStream.Record.Stop')
     if (!this.stopped && this.permitted === true) this.ctx.onRecord?.tell('update', recordFields(span))
+  }
+
+  /** record_notify: an onStatus to the publisher, the recorder's name as description (observed §16) */
+  private notice(code: string): void {
+    if (this.conf.recordNotify) this.ctx.notice('status', code, this.name)
   }
 
   // ---- Sink ------------------------------------------------------------------------------
@@ -217,8 +237,11 @@ export class Recorder implements Sink {
       else this.audioHeader = frame
     }
     if (this.stopped || !this.wanted || !this.records(frame)) return
-    // where a file may begin: a video keyframe, or any audio frame when video is not recorded
-    const breaks = !frame.sequenceHeader && (frame.isVideo ? frame.keyframe : !(this.video || this.keyframes))
+    // where a file may begin: a video keyframe (an end of sequence is flagged key too: not one),
+    // or any audio frame when video is not recorded
+    const breaks = !frame.sequenceHeader && (frame.isVideo
+      ? frame.keyframe && inspectVideo(frame.msg.payload, this.ctx.hevcCodecId)?.sequenceEnd !== true
+      : !(this.video || this.keyframes))
     if (this.file === null) {
       if (!breaks || (this.ctx.onRecord !== null && this.permitted !== true)) return
       void this.open()

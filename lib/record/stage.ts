@@ -49,6 +49,7 @@ export class Recordings {
         tell: (act, fields) => n.tell(onRecord, 'record', act, who, fields),
       },
       track: (closed) => this.track(closed),
+      hevcCodecId: req.server.hevcCodecId,
     }
     const recorders = req.app.recorders.map((conf) => new Recorder(conf, req.info.name, ctx))
     const players: Player[] = recorders.map((r) => stream.addPlayer(r))
