@@ -178,20 +178,29 @@ async function writeAll(handle: FileHandle, parts: Buffer[]): Promise<void> {
   }
 }
 
+/** tags read back from the end of an appended file: audio and video interleave a little */
+const APPEND_SCAN_TAGS = 32
+
 /**
- * record_append (nginx-rtmp reads the same): the last tag's timestamp, found through the file's
- * last PreviousTagSize; the next tags start 1 ms after it. A file that does not end in a whole
- * tag continues from 0.
+ * record_append: the latest timestamp among the file's last tags, found through their
+ * PreviousTagSize chain backwards; the next tags start 1 ms after it, so each track's
+ * timestamps go on rising (nginx-rtmp reads only the last tag, whose track may lag the other).
+ * A file that does not end in whole tags continues from 0.
  */
 async function lastTimestampAfter(handle: FileHandle, size: number): Promise<number> {
-  const minimum = FLV_HEADER_BYTES + FLV_PREV_TAG_SIZE_BYTES + FLV_TAG_HEADER_BYTES + FLV_PREV_TAG_SIZE_BYTES
-  if (size < minimum) return 0
+  const first = FLV_HEADER_BYTES + FLV_PREV_TAG_SIZE_BYTES
   const prev = Buffer.alloc(FLV_PREV_TAG_SIZE_BYTES)
-  await handle.read(prev, 0, prev.length, size - FLV_PREV_TAG_SIZE_BYTES)
-  const tagBytes = prev.readUInt32BE(0)
-  const at = size - FLV_PREV_TAG_SIZE_BYTES - tagBytes
-  if (tagBytes < FLV_TAG_HEADER_BYTES || at < FLV_HEADER_BYTES + FLV_PREV_TAG_SIZE_BYTES) return 0
   const header = Buffer.alloc(FLV_TAG_HEADER_BYTES)
-  await handle.read(header, 0, header.length, at)
-  return (flvTagTimestamp(header) + 1) >>> 0
+  let end = size
+  let latest = -1
+  for (let i = 0; i < APPEND_SCAN_TAGS && end - FLV_PREV_TAG_SIZE_BYTES - FLV_TAG_HEADER_BYTES >= first; i++) {
+    await handle.read(prev, 0, prev.length, end - FLV_PREV_TAG_SIZE_BYTES)
+    const tagBytes = prev.readUInt32BE(0)
+    const at = end - FLV_PREV_TAG_SIZE_BYTES - tagBytes
+    if (tagBytes < FLV_TAG_HEADER_BYTES || at < first) break
+    await handle.read(header, 0, header.length, at)
+    latest = Math.max(latest, flvTagTimestamp(header))
+    end = at
+  }
+  return latest < 0 ? 0 : (latest + 1) >>> 0
 }
