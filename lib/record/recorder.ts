@@ -16,6 +16,7 @@ import type { LogContext, Logger } from '../core/log.js'
 import type { Frame } from '../live/frame.js'
 import type { Sink } from '../live/stream.js'
 import { inspectVideo } from '../media/codec.js'
+import { recordFields } from '../notify/events.js'
 import type { PlayFailure } from '../stages.js'
 import { FlvFile } from './flv-file.js'
 import { recordFilePath } from './path.js'
@@ -56,9 +57,9 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint() / 1_000_000n)
 }
 
-/** `&begintime=<ms>&endtime=<ms>&index=&file=<path>`: no index file for FLV recordings (§4.2). */
-function recordFields(span: FileSpan): string {
-  return `&begintime=${span.beginMs}&endtime=${span.endMs}&index=&file=${span.path}`
+/** `&begintime=<ms>&endtime=<ms>&index=&file=<path>` (§4.2): no index file for FLV recordings. */
+function fieldsOf(span: FileSpan): string {
+  return recordFields(span.beginMs, span.endMs, '', span.path)
 }
 
 export class Recorder implements Sink {
@@ -147,7 +148,7 @@ export class Recorder implements Sink {
     this.stopped = true
     this.closeFile()
     if (this.ctx.onRecord !== null && this.permitted === true && this.last !== null) {
-      this.ctx.onRecord.tell('done', recordFields(this.last))
+      this.ctx.onRecord.tell('done', fieldsOf(this.last))
     }
   }
 
@@ -221,7 +222,7 @@ export class Recorder implements Sink {
     void file.close().then(() => this.ctx.log.info(`record: ${this.name} closed '${file.path}'`, this.ctx.logCtx))
     span.closed = true
     if (span.opened) this.notice('NetStream.Record.Stop')
-    if (!this.stopped && this.permitted === true) this.ctx.onRecord?.tell('update', recordFields(span))
+    if (!this.stopped && this.permitted === true) this.ctx.onRecord?.tell('update', fieldsOf(span))
   }
 
   /** record_notify: an onStatus to the publisher, the recorder's name as description (observed §16) */

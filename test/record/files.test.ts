@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { strftime } from '../../lib/record/path.js'
 import type { EdgeProcess } from '../helpers/node.js'
 import {
-  exitWithin, filesIn, GOP_MS, packetsOf, probeFile, publishFor, PUBLISH_SLACK_MS, sizeOf, startRecordEdge, type Packet,
+  descriptorsOf, exitWithin, filesIn, GOP_MS, packetsOf, probeFile, publishFor, PUBLISH_SLACK_MS, sizeOf, startRecordEdge, type Packet,
 } from '../helpers/record.js'
 
 /** how long a recorder's close may take to be logged after its publisher left */
@@ -91,11 +91,14 @@ t.test('record, recorders with record_interval and record_max_size (observed §1
 t.test('record_append: a publisher that reconnects continues the file, timestamps never go back', async (t) => {
   const node = await startRecordEdge(t, { app: 'record all; record_append on; record_path @;' })
   const path = join(node.dir, 'a1.flv')
+  const pid = node.edge.child.pid as number
+  const before = descriptorsOf(pid)
   for (let i = 1; i <= 2; i++) {
     const ffmpeg = publishFor(t, node.url('app', 'a1'), 4)
     t.equal(await exitWithin(ffmpeg, 4000 + PUBLISH_SLACK_MS), 0, `publish #${i}: 4 s`)
     await node.edge.waitForLog(new RegExp(`(record:  closed '${path}'[^]*){${i}}`), CLOSE_WAIT_MS)
   }
+  t.equal(descriptorsOf(pid), before, 'no descriptor left in edge')
   const packets = await packetsOf(path)
   for (const type of ['audio', 'video'] as const) {
     const dts = packets.filter((p) => p.type === type).map((p) => p.dtsMs)
