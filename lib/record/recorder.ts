@@ -42,6 +42,12 @@ export interface RecorderContext {
   track(closed: Promise<void>): void
 }
 
+/**
+ * Unwritten bytes past which a recorder says, once, that the disk does not keep up (below the
+ * stream's soft limit, past which its frames are dropped to the next keyframe).
+ */
+export const RECORD_BEHIND_BYTES = 1024 * 1024
+
 /** A file as on_record's fields name it: its path and monotonic ms of its open and close. */
 interface FileSpan {
   readonly path: string
@@ -91,6 +97,8 @@ export class Recorder implements Sink {
   private frames = 0
   private current: FileSpan | null = null
   private last: FileSpan | null = null
+  /** the slow-disk line was written; written again after the queue drained to half */
+  private behind = false
   /** the last file opened: a next one of the same name opens once it is closed */
   private previous: FlvFile | null = null
 
@@ -238,6 +246,7 @@ export class Recorder implements Sink {
       else this.audioHeader = frame
     }
     if (this.stopped || !this.wanted || !this.records(frame)) return
+    this.checkBehind()
     // where a file may begin: a video keyframe (an end of sequence is flagged key too: not one),
     // or any audio frame when video is not recorded
     const breaks = !frame.sequenceHeader && (frame.isVideo
@@ -252,6 +261,16 @@ export class Recorder implements Sink {
       void this.open()
     }
     this.put(frame, breaks)
+  }
+
+  private checkBehind(): void {
+    const queued = this.queuedBytes
+    if (!this.behind && queued > RECORD_BEHIND_BYTES) {
+      this.behind = true
+      this.ctx.log.warn(`record: ${this.name} writes fall behind: ${queued} bytes unwritten, frames are dropped if it goes on`, this.ctx.logCtx)
+    } else if (this.behind && queued < RECORD_BEHIND_BYTES / 2) {
+      this.behind = false
+    }
   }
 
   private records(frame: Frame): boolean {

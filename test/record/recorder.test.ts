@@ -2,7 +2,10 @@
 // live.publish, the record stage) as fast as it goes: the control API of issue 12
 // (Recordings.start / stop), record_append's timestamps across two publishes, record_max_frames,
 // a full disk (/dev/full), and no descriptor left behind.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import {
+  closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -18,6 +21,7 @@ import { MSG_AUDIO, MSG_VIDEO } from '../../lib/media/message.js'
 import { NotifyClient } from '../../lib/notify/client.js'
 import { Notifier } from '../../lib/notify/stages.js'
 import { Recordings } from '../../lib/record/stage.js'
+import { PLAYER_SOFT_BYTES } from '../../lib/live/stream.js'
 import { liveOptions } from '../../lib/server.js'
 import { StageRequest, type PlayInfo } from '../../lib/stages.js'
 import { testMediaTags } from '../helpers/origins.js'
@@ -189,4 +193,37 @@ t.test('a full disk: one log line, the recorder stops, the publish goes on, no d
   p.req.close()
   t.equal(fds(), before, 'no descriptor left')
   t.ok(statSync('/dev/full').isCharacterDevice(), '/dev/full untouched')
+})
+
+t.test('a disk that takes nothing (a pipe nobody reads): memory stays bounded, the publish goes on', async (t) => {
+  const out = join(dir, 'fifo')
+  mkdirSync(out)
+  execFileSync('mkfifo', [join(out, 'slow')])
+  const n = node(tree(`record all; record_path ${out}; record_suffix "";`))
+  const before = fds()
+  // a reader that never reads: the recorder's open succeeds, its writes stop once the pipe is full
+  const reader = openSync(join(out, 'slow'), constants.O_RDONLY | constants.O_NONBLOCK)
+  const p = await n.publish('slow')
+  const recorder = (p.req.stream as unknown as { players: { sink: { queuedBytes: number } }[] }).players[0].sink
+  const biggest = Math.max(...testMediaTags().map((x) => x.payload.length))
+  let most = 0
+  for (let loop = 0; loop < 40; loop++) {
+    p.send(0, 10_000, loop * 10_000)
+    most = Math.max(most, recorder.queuedBytes)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.ok(most > PLAYER_SOFT_BYTES, `it fell behind (${most} bytes unwritten)`)
+  t.ok(most <= PLAYER_SOFT_BYTES + 2 * (biggest + 15), 'past the soft limit it drops frames: memory stays bounded')
+  t.notOk(p.req.gone, 'the publisher is still publishing')
+  const behind = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('record:  writes fall behind'))
+  t.equal(behind.length, 1, 'said once')
+  t.match(behind[0] ?? '', /\[warn\] \d+#0: \*1 record:  writes fall behind: \d+ bytes unwritten, frames are dropped if it goes on, client: 127\.0\.0\.1:1, app: rec, name: slow$/)
+  // the reader goes: the blocked write fails (EPIPE), one line, the file handle is closed
+  closeSync(reader)
+  p.req.close()
+  await n.recordings.closeAll(5000)
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(`'${join(out, 'slow')}'`) && l.includes('failed'))
+  t.equal(lines.length, 1, 'one line')
+  t.match(lines[0] ?? '', /write to '.*' failed \(32: Broken pipe\), recording stopped/)
+  t.equal(fds(), before, 'no descriptor left')
 })
