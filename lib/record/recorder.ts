@@ -59,7 +59,7 @@ interface FileSpan {
 }
 
 /** ms of a monotonic clock (on_record's begintime and endtime, record_interval). */
-export function monotonicMs(): number {
+function monotonicMs(): number {
   return Number(process.hrtime.bigint() / 1_000_000n)
 }
 
