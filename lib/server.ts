@@ -18,6 +18,7 @@ import { Notifier, onMetaStage, onPlayOrPublishStage, onStreamStage, processNoti
 import { locationTarget, type RelayContext } from './relay/leg.js'
 import { pullStage } from './relay/pull.js'
 import { pushStage, startPush } from './relay/push.js'
+import { RECORD_STOP_WAIT_MS, Recordings } from './record/stage.js'
 import { accessStage, type Stage } from './stages.js'
 import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
@@ -44,6 +45,8 @@ export class EdgeNode {
   /** one client for every notification and on_pull callout */
   private readonly notify: Notifier
   private readonly live: LiveStages
+  /** every publish's recorders (record, recorder): the record stage, /control/record, closed at stop */
+  readonly recordings: Recordings
   /** relay.pull, reading the relay context current when a pull starts */
   private readonly pull = pullStage(() => this.relayContext)
   /** relay.push, likewise */
@@ -56,6 +59,7 @@ export class EdgeNode {
     this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
     this.relayContext = relayContext(tree, log, this.hub, this.notify)
     this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
+    this.recordings = new Recordings(log, this.notify)
     this.pipelines = this.compose(tree)
     this.rtmpContext = {
       log,
@@ -101,18 +105,18 @@ export class EdgeNode {
         stream !== null && onStreamStage(n, stream),
         publish !== null && onPlayOrPublishStage(n, publish),
         this.live.publish,
+        app.recorders.length > 0 && this.recordings.stage,
         (app.pushes.length > 0 || app.notify.push.length > 0) && this.push,
         meta.length > 0 && onMetaStage(n, meta, (req, location, domain) => this.pushTo(req as PublishRequest, location, domain)),
       ),
     }
   }
 
-  /** on_meta answered 3xx: push the publisher's stream to the Location (an RTMP URL), or false. */
-  private pushTo(req: PublishRequest, location: string, domain: string | null): boolean {
+  /** on_meta answered 3xx: push the publisher's stream to the Location (an RTMP URL); null if it is none. */
+  private pushTo(req: PublishRequest, location: string, domain: string | null): (() => void) | null {
     const target = locationTarget(location, domain, req.info)
-    if (target === null || target.scheme !== 'rtmp' || req.stream === null) return false
-    startPush(this.relayContext, req.stream, req.app, req.server, req.info, { kind: 'target', target })
-    return true
+    if (target === null || target.scheme !== 'rtmp' || req.stream === null) return null
+    return startPush(this.relayContext, req.stream, req.app, req.server, req.info, { kind: 'target', target })
   }
 
   private pipelinesOf(app: AppConf): Pipelines {
@@ -308,9 +312,11 @@ export class EdgeNode {
   /** Stop listening and end every connection. */
   async stop(): Promise<void> {
     this.stopping = true
+    // recordings end first: their files are written out and closed before the node is done
+    const recorded = this.recordings.closeAll(RECORD_STOP_WAIT_MS)
     for (const s of this.sockets) s.destroy()
     this.notify.client.close()
-    await this.quit()
+    await Promise.all([this.quit(), recorded])
   }
 
   /** Stop accepting; let current players finish (nginx -s quit). No reload is applied after it. */

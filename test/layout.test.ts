@@ -36,6 +36,8 @@ const RULES: readonly [string, readonly Allowed[]][] = [
     { target: 'lib/notify/' }, { target: 'lib/relay/' }, { target: 'lib/media/' }, { target: 'lib/stages' }, treeTypes]],
   ['lib/http/', [node, core, { target: 'lib/flv/' }, { target: 'lib/stages' }, { target: 'lib/live/', typeOnly: true },
     { target: 'lib/http/' }, { target: 'lib/media/' }, treeTypes]],
+  ['lib/record/', [node, core, { target: 'lib/live/', typeOnly: true }, treeTypes, { target: 'lib/media/' }, { target: 'lib/flv/' },
+    { target: 'lib/stages' }, { target: 'lib/notify/' }, { target: 'lib/record/' }]],
   ['lib/server.ts', [node, { target: 'lib/' }]],
   ['lib/cli.ts', [node, core, { target: 'lib/server' }, { target: 'lib/conf/check' }, { target: 'lib/conf/load' }]],
 ]

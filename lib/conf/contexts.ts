@@ -7,11 +7,11 @@ import type { Statement } from './ast.js'
 import { DIRECTIVES } from './directives.js'
 import type { ConfLoader } from './load.js'
 import {
-  EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_SRV, Scope, at, type ContextBit,
+  EVENTS, HTTP, HTTP_LOC, HTTP_SRV, MAIN, RTMP, RTMP_APP, RTMP_REC, RTMP_SRV, Scope, at, type ContextBit,
 } from './scope.js'
 import { slotValues } from './slots.js'
 import type {
-  AppConf, HttpConf, HttpListen, HttpServerConf, LocationConf, LocationModifier, MainConf, RtmpConf,
+  AppConf, HttpConf, HttpListen, HttpServerConf, LocationConf, LocationModifier, MainConf, RecorderConf, RtmpConf,
   RtmpListen, RtmpListener, RtmpServerConf,
 } from './tree.js'
 import { compileRegex, parseListenAddress, regexFailure, type ListenAddress } from './values.js'
@@ -155,7 +155,17 @@ function buildRtmpServer(s: Scope): RtmpServerConf {
 }
 
 function buildApp(a: Scope): AppConf {
-  return { ...slotValues(a, 'app'), name: a.label, notify: slotValues(a, 'appNotify'), where: scopeLocation(a) }
+  const where = scopeLocation(a)
+  return { ...slotValues(a, 'app'), name: a.label, notify: slotValues(a, 'appNotify'), recorders: recordersOf(a, where), where }
+}
+
+// ngx_rtmp_record_merge_app_conf: each `recorder` block joins the application's list as it is
+// read, and the application's own settings join last (recorder ""), when they record.
+// A recorder that records nothing (`off`, or no `record` at any level) is left out.
+function recordersOf(a: Scope, where: ConfLocation): RecorderConf[] {
+  const blocks = a.childrenOf(RTMP_REC).map((r) => ({ ...slotValues(r, 'record'), name: r.label, where: scopeLocation(r) }))
+  const all = [...blocks, { ...slotValues(a, 'record'), name: '', where }]
+  return all.filter((r) => r.record.length > 0 && !r.record.includes('off'))
 }
 
 function scopeLocation(s: Scope): ConfLocation {

@@ -80,6 +80,7 @@ export const rtmp = slotsOf('rtmp')
 export const srv = slotsOf('rtmpServer')
 export const app = slotsOf('app')
 export const appNotify = slotsOf('appNotify')
+export const rec = slotsOf('record')
 export const httpSrv = slotsOf('httpServer')
 export const loc = slotsOf('location')
 

@@ -11,7 +11,7 @@ import {
   offset, oneOf, pull, push, resolver, rtmpAccess, rtmpListen, serverNames, size, str, workerProcesses,
 } from './setters.js'
 import {
-  ALL_CONTEXTS, app, appNotify, d, events, HSL, main, MiB, N0, N1, N12, N13, N1M, N2, N2M, r, rows, RS, RSA, RSAR,
+  ALL_CONTEXTS, app, appNotify, d, events, HSL, main, MiB, N0, N1, N12, N13, N1M, N2, N2M, r, rec, rows, RS, RSA, RSAR,
   rtmp, SEC, srv, structural, type Directive,
 } from './directive-rows.js'
 import { unread } from './slots.js'
@@ -157,10 +157,11 @@ for (const e of ['play', 'publish', 'stream'] as const) {
   r(`on_${e}`, RTMP_APP, N1M, notifyOnce, slot)
   r(`oclp_${e}`, RTMP_APP, N1M, notifyOnce, slot)
 }
-// on_record is sent by live_record (issue 11)
+// on_record: PingOS sends it for live_record only; edge for the files of `record` (docs/compat.md)
 const ON_RECORD = appNotify('record', null, 'own')
-d('on_record', RTMP_APP, N1M, notifyOnce, ON_RECORD)
-d('oclp_record', RTMP_APP, N1M, notifyOnce, ON_RECORD)
+r('on_record', RTMP_APP, N1M, notifyOnce, ON_RECORD)
+r('oclp_record', RTMP_APP, N1M, notifyOnce, ON_RECORD)
+// on_push by push relays (issue 11)
 const ON_PUSH = appNotify('push', [], 'own')
 r('on_push', RTMP_APP, N1M, notifyRepeated, ON_PUSH)
 r('oclp_push', RTMP_APP, N1M, notifyRepeated, ON_PUSH)
@@ -188,17 +189,17 @@ d('live_record_interval', RSA, N1, msec)
 d('live_record_min_fragment', RSA, N1, msec)
 d('live_record_max_fragment', RSA, N1, msec)
 d('live_record_buffer', RSA, N1, size)
-d('record', RSAR, N1M, bitmask('off', 'all', 'audio', 'video', 'keyframes', 'manual'))
-d('record_path', RSAR, N1, str)
-d('record_suffix', RSAR, N1, str)
-d('record_unique', RSAR, N1, flag)
-d('record_append', RSAR, N1, flag)
+r('record', RSAR, N1M, bitmask('off', 'all', 'audio', 'video', 'keyframes', 'manual'), rec('record', []))
+r('record_path', RSAR, N1, str, rec('recordPath', ''))
+r('record_suffix', RSAR, N1, str, rec('recordSuffix', '.flv'))
+r('record_unique', RSAR, N1, flag, rec('recordUnique', false))
+r('record_append', RSAR, N1, flag, rec('recordAppend', false))
 d('record_lock', RSAR, N1, flag)
-d('record_max_size', RSAR, N1, size)
-d('record_max_frames', RSAR, N1, size)
-d('record_interval', RSAR, N1, msec)
-d('record_notify', RSAR, N1, flag)
-d('recorder', RTMP_APP, N1, accept, null, { block: RTMP_REC })
+r('record_max_size', RSAR, N1, size, rec('recordMaxSizeBytes', 0))
+r('record_max_frames', RSAR, N1, size, rec('recordMaxFrames', 0))
+r('record_interval', RSAR, N1, msec, rec('recordIntervalMs', null))
+r('record_notify', RSAR, N1, flag, rec('recordNotify', false))
+structural('recorder', RTMP_APP, N1, accept, null, { block: RTMP_REC })
 
 // exec
 for (const name of ['exec', 'exec_push', 'exec_pull', 'exec_publish', 'exec_publish_done', 'exec_play',

@@ -128,9 +128,9 @@ export function checkWords(stmt: Statement, allowed: readonly string[]): string[
 }
 
 /** ngx_conf_set_bitmask_slot: words of a list; a second line adds to the first. */
-export function bitmask(...allowed: string[]): Setter<readonly string[]> {
+export function bitmask<const T extends string>(...allowed: T[]): Setter<readonly T[]> {
   return (scope, stmt, into) => {
-    for (const w of checkWords(stmt, allowed)) scope.push(into, w)
+    for (const w of checkWords(stmt, allowed)) scope.push(into, w as T)
   }
 }
 

@@ -5,7 +5,7 @@
 // in its row.
 import type { Scope } from './scope.js'
 import type {
-  AppConf, AppNotifyConf, EventsConf, HttpServerConf, LocationConf, MainConf, RtmpConf, RtmpServerConf,
+  AppConf, AppNotifyConf, EventsConf, HttpServerConf, LocationConf, MainConf, RecordConf, RtmpConf, RtmpServerConf,
 } from './tree.js'
 
 /** The confs of the tree that directives fill. */
@@ -16,6 +16,8 @@ export interface Confs {
   readonly rtmpServer: RtmpServerConf
   readonly app: AppConf
   readonly appNotify: AppNotifyConf
+  /** an application's or a recorder block's record_* (a recorder inherits from its application) */
+  readonly record: RecordConf
   readonly httpServer: HttpServerConf
   readonly location: LocationConf
 }

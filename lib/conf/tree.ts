@@ -197,6 +197,38 @@ export interface AppConf {
   readonly ignoreInvalidNotify: boolean
   /** allow / deny, parent levels first, first match wins */
   readonly access: readonly AccessRule[]
+  /** `recorder` blocks in order, then the application's own `record` as the recorder "" (nginx-rtmp's order); only those that record */
+  readonly recorders: readonly RecorderConf[]
+  readonly where: ConfLocation
+}
+
+export type RecordWord = 'off' | 'all' | 'audio' | 'video' | 'keyframes' | 'manual'
+
+/** The record_* directives of an application or a `recorder` block (ngx_rtmp_record_app_conf_t), inherited from the enclosing levels. */
+export interface RecordConf {
+  /** record (default off): the words of every `record` line of the nearest level that has one */
+  readonly record: readonly RecordWord[]
+  /** record_path (default ""): the directory, used as written (relative: to the working directory, as nginx-rtmp) */
+  readonly recordPath: string
+  /** record_suffix (default .flv), run through strftime at each open */
+  readonly recordSuffix: string
+  /** record_unique (default off): `-<unix seconds>` after the stream name */
+  readonly recordUnique: boolean
+  /** record_append (default off) */
+  readonly recordAppend: boolean
+  /** record_max_size (default 0: no limit) */
+  readonly recordMaxSizeBytes: number
+  /** record_max_frames (default 0: no limit) */
+  readonly recordMaxFrames: number
+  /** record_interval (default none: null) */
+  readonly recordIntervalMs: number | null
+  /** record_notify (default off) */
+  readonly recordNotify: boolean
+}
+
+export interface RecorderConf extends RecordConf {
+  /** `recorder <name>`; "" for the application's own `record` */
+  readonly name: string
   readonly where: ConfLocation
 }
 

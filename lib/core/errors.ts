@@ -75,12 +75,15 @@ const ERRNO: Record<string, [number, string]> = {
   ENOTDIR: [20, 'Not a directory'],
   EISDIR: [21, 'Is a directory'],
   EMFILE: [24, 'Too many open files'],
+  EFBIG: [27, 'File too large'],
   ENOSPC: [28, 'No space left on device'],
   EROFS: [30, 'Read-only file system'],
+  EPIPE: [32, 'Broken pipe'],
   ENAMETOOLONG: [36, 'File name too long'],
   ELOOP: [40, 'Too many levels of symbolic links'],
   EADDRINUSE: [98, 'Address already in use'],
   EADDRNOTAVAIL: [99, 'Cannot assign requested address'],
+  EDQUOT: [122, 'Disk quota exceeded'],
 }
 
 /** `(2: No such file or directory)`, the errno suffix of nginx's system-call errors. */

@@ -43,11 +43,36 @@ export function flvTagBytes(dataBytes: number): number {
  */
 export function encodeFlvTag(typeId: number, timestamp: number, payload: Buffer): Buffer {
   const size = payload.length
+  const out = Buffer.allocUnsafe(flvTagBytes(size))
+  writeTagHeader(out, typeId, timestamp, size)
+  // copy: the one copy per message, shared by every HTTP-FLV player
+  payload.copy(out, FLV_TAG_HEADER_BYTES)
+  out.writeUInt32BE(size + FLV_TAG_HEADER_BYTES, FLV_TAG_HEADER_BYTES + size)
+  return out
+}
+
+/**
+ * The parts of a tag around its data, for a vectored write that passes the payload by
+ * reference (recording): the 11-byte header and the 4-byte PreviousTagSize, two views of one
+ * 15-byte Buffer.
+ */
+export function encodeFlvTagFrame(typeId: number, timestamp: number, dataBytes: number): { head: Buffer, tail: Buffer } {
+  const out = Buffer.alloc(FLV_TAG_HEADER_BYTES + FLV_PREV_TAG_SIZE_BYTES)
+  writeTagHeader(out, typeId, timestamp, dataBytes)
+  out.writeUInt32BE(dataBytes + FLV_TAG_HEADER_BYTES, FLV_TAG_HEADER_BYTES)
+  return { head: out.subarray(0, FLV_TAG_HEADER_BYTES), tail: out.subarray(FLV_TAG_HEADER_BYTES) }
+}
+
+/** The timestamp of a tag header (UI24 + the extended high byte), read back (record_append). */
+export function flvTagTimestamp(header: Buffer): number {
+  return ((header[7] << 24) | (header[4] << 16) | (header[5] << 8) | header[6]) >>> 0
+}
+
+function writeTagHeader(out: Buffer, typeId: number, timestamp: number, size: number): void {
   if (size > FLV_MAX_DATA_BYTES) {
     throw new ProtocolError('ERR_FLV_FORMAT', `FLV tag data size ${size} exceeds ${FLV_MAX_DATA_BYTES}`)
   }
   const ts = timestamp >>> 0
-  const out = Buffer.allocUnsafe(flvTagBytes(size))
   out[0] = typeId
   out[1] = size >>> 16
   out[2] = size >>> 8
@@ -59,8 +84,4 @@ export function encodeFlvTag(typeId: number, timestamp: number, payload: Buffer)
   out[8] = 0
   out[9] = 0
   out[10] = 0
-  // copy: the one copy per message, shared by every HTTP-FLV player
-  payload.copy(out, FLV_TAG_HEADER_BYTES)
-  out.writeUInt32BE(size + FLV_TAG_HEADER_BYTES, FLV_TAG_HEADER_BYTES + size)
-  return out
 }

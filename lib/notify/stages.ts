@@ -133,10 +133,10 @@ export function onPlayOrPublishStage(n: Notifier, conf: NotifyConf): Stage<Stage
 const metaFired = new WeakSet<object>()
 
 /**
- * Push the request's stream where a 3xx `Location` says (with its `Domain` header); false when the
- * Location names no RTMP target.
+ * Push the request's stream where a 3xx `Location` says (with its `Domain` header). Returns the
+ * function that stops that push, or null when the Location names no RTMP target.
  */
-export type PushTo = (req: StageRequest, location: string, domain: string | null) => boolean
+export type PushTo = (req: StageRequest, location: string, domain: string | null) => (() => void) | null
 
 /**
  * on_meta (§4.5): at the publisher's first matching sequence header each on_meta line asks its
@@ -154,8 +154,11 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[], pushTo: P
     const doneFor = new Set<NotifyConf>()
     /** one update loop per line, however many headers ask again (on_meta_once off) */
     const updating = new Set<NotifyConf>()
-    /** one push per line */
-    const pushing = new Set<NotifyConf>()
+    /** one push per line (the last answer's), stopped when the publisher leaves */
+    const pushes = new Map<NotifyConf, () => void>()
+    req.onDone(() => {
+      for (const stop of pushes.values()) stop()
+    })
     const stop = stream.on('header', (track, by) => {
       if (by !== publisher || (type !== 'both' && type !== track)) return
       if (req.app.onMetaOnce) {
@@ -169,10 +172,12 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[], pushTo: P
         }
         void n.ask(conf, 'meta', 'start', who, req.signal).then((res) => {
           if (req.gone) return
-          const redirected = res.status > 300 && res.status < 400 && res.location !== null &&
-            (pushing.has(conf) || pushTo(req, res.location, res.domain))
-          if (redirected) pushing.add(conf)
-          if (!redirected && !notifyAllows(res, req.app.ignoreInvalidNotify)) req.refuse(forbidden(403))
+          const push = res.status > 300 && res.status < 400 && res.location !== null ? pushTo(req, res.location, res.domain) : null
+          if (push !== null) {
+            pushes.get(conf)?.()
+            pushes.set(conf, push)
+          }
+          if (push === null && !notifyAllows(res, req.app.ignoreInvalidNotify)) req.refuse(forbidden(403))
           else if (conf.stages.update && !updating.has(conf)) {
             updating.add(conf)
             req.onDone(n.updates(conf, 'meta', who))

@@ -32,7 +32,7 @@ export interface RelayContext {
   readonly notify: Notifier
   /** release the stream from the hub once nothing references it; `by` left last */
   release(stream: LiveStream, by: NotifySubject): void
-  /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin */
+  /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin or push target */
   readonly connectTimeoutMs: number
 }
 
@@ -117,6 +117,7 @@ function rtmpClientOptions(
   app: AppConf,
   server: RtmpServerConf,
   connectTimeoutMs: number,
+  chunkSize: number,
 ): RtmpClientOptions {
   return {
     action,
@@ -131,7 +132,7 @@ function rtmpClientOptions(
     videoCodecs: info.videoCodecs || DEFAULT_VIDEO_CODECS,
     streamName: t.pargs === '' ? t.name : `${t.name}?${t.pargs}`,
     relayBufferMs: app.relayBufferMs,
-    chunkSize: server.chunkSize,
+    chunkSize,
     ackWindow: server.ackWindow,
     maxMessageBytes: server.maxMessageBytes,
     connectTimeoutMs,
@@ -147,7 +148,7 @@ export enum LegState {
   ASKING = 'asking',
   /** resolving and connecting, until Play.Start / HTTP 200 / Publish.Start (deadline armed) */
   CONNECTING = 'connecting',
-  /** relaying media (no timer: the client bounds its own reads) */
+  /** relaying media (no timer: a pull's client bounds its reads, a push is bounded as a player) */
   RELAYING = 'relaying',
   /** between attempts (back-off timer armed, or none while the next one starts) */
   WAITING = 'waiting',
@@ -158,8 +159,10 @@ export abstract class RelayLeg {
   /** increments per attempt; late callbacks of an old attempt are ignored */
   protected attempt = 0
   protected state = LegState.IDLE
-  /** the attempt carried media: only then is its end a reason to retry at once (docs/compat.md) */
+  /** the attempt carried media: with relayingSince, what makes its end a reason to retry at once (docs/compat.md) */
   private attemptGotMedia = false
+  /** when the attempt started relaying (ms since the epoch) */
+  private relayingSince = 0
   private urlIndex = 0
   private backoffMs: number
   /** the one timer: the attempt's deadline (ASKING, CONNECTING) or the back-off wait (WAITING) */
@@ -261,8 +264,8 @@ export abstract class RelayLeg {
         this.sendDone()
         this.refusedByNotify(res.status)
         this.stop(`${what} answered ${res.status}`)
-      } else if (res.status === 200) {
-        // "nothing to relay": give up until a new session asks again
+      } else if (res.status === 200 || (this.kind === 'push' && res.status > 200 && res.status < 300)) {
+        // "nothing to relay": give up until a new session asks again (§3.4: on_pull, 200 only)
         this.ctx.log.info(`${what}: 200, nothing to ${this.kind}`, this.logCtx)
         this.sendDone()
         this.stop(`${what} answered 200`)
@@ -307,15 +310,19 @@ export abstract class RelayLeg {
   protected started(id: number): void {
     if (!this.current(id) || this.state === LegState.RELAYING) return
     this.state = LegState.RELAYING
+    this.relayingSince = Date.now()
     this.disarm()
     this.ctx.log.info(`${this.kind}: publishing`, this.logCtx)
     this.relaying()
   }
 
-  /** The RTMP client of attempt `id`: it plays from an origin (pull) or publishes to a target (push). */
-  protected rtmpClient(t: RelayTarget, address: string, id: number, onMedia: (msg: MediaMessage) => void): RtmpClientSession {
+  /**
+   * The RTMP client of attempt `id`: it plays from an origin (pull) or publishes to a target
+   * (push). `chunkSize` is the Set Chunk Size it announces and writes with.
+   */
+  protected rtmpClient(t: RelayTarget, address: string, id: number, chunkSize: number, onMedia: (msg: MediaMessage) => void): RtmpClientSession {
     const action = this.kind === 'pull' ? 'play' : 'publish'
-    return new RtmpClientSession(rtmpClientOptions(action, t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
+    return new RtmpClientSession(rtmpClientOptions(action, t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs, chunkSize), {
       onStarted: () => this.started(id),
       onMedia,
       onStatus: (s) => {
@@ -329,11 +336,9 @@ export abstract class RelayLeg {
     })
   }
 
-  /** Media went through the attempt: a failure after it retries at once with the shortest back-off. */
+  /** Media went through the attempt (what a retry at once after its end asks for, with its length). */
   protected carriedMedia(): void {
-    if (this.attemptGotMedia) return
     this.attemptGotMedia = true
-    this.backoffMs = this.app.failedReconnectMs
   }
 
   /** The attempt's client closed (the remote's close, an error, our own close). */
@@ -357,11 +362,12 @@ export abstract class RelayLeg {
     // WAITING first: closing the client re-enters here, and must find the attempt over
     this.state = LegState.WAITING
     this.disarm()
-    this.dropAttempt(relayed)
     this.sendDone()
-    // PingOS retries at once after any attempt that reached "publishing"; a remote answering
-    // and then failing would be hammered, so edge asks for media too.
-    const succeeded = this.attemptGotMedia
+    this.dropAttempt(relayed)
+    // PingOS retries at once after any attempt that reached "publishing"; a remote that answers
+    // and then fails at once (or right after a cached burst) would be hammered, so edge asks for
+    // media that flowed for at least the current back-off.
+    const succeeded = relayed && this.attemptGotMedia && Date.now() - this.relayingSince >= this.backoffMs
     if (this.stopped || !this.wanted()) {
       this.stop(this.kind === 'pull' ? 'no players left' : 'no publisher left')
       return
@@ -396,8 +402,8 @@ export abstract class RelayLeg {
     this.disarm()
     this.stopUpdates?.()
     this.stopUpdates = null
-    this.teardown(reason)
     this.ctx.log.info(`${this.kind}: stopped: ${reason}`, this.logCtx)
+    this.teardown(reason)
     if (inFlight) this.sendDone()
   }
 }

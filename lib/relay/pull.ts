@@ -92,7 +92,7 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
   }
 
   protected open(t: RelayTarget, address: string, id: number): void {
-    this.client = t.scheme === 'rtmp' ? this.rtmpClient(t, address, id, (msg) => this.media(id, msg)) : this.flvClient(t, address, id)
+    this.client = t.scheme === 'rtmp' ? this.rtmpClient(t, address, id, this.server.chunkSize, (msg) => this.media(id, msg)) : this.flvClient(t, address, id)
     this.client.start()
   }
 

@@ -39,14 +39,24 @@ export function pushStage(ctx: () => RelayContext): Stage<StageRequest<LiveStrea
     const stream = req.stream as LiveStream
     if (req.publisher === null || stream.publisherCount !== 1) return null
     for (const conf of req.app.notify.push) startPush(ctx(), stream, req.app, req.server, req.info, { kind: 'notify', conf })
-    for (const line of req.app.pushes) startPush(ctx(), stream, req.app, req.server, req.info, { kind: 'line', line })
+    for (const line of req.app.pushes) {
+      // an http:// URL on a push line names nothing to publish to (PingOS would send it a GET)
+      const urls = line.urls.filter((u) => u.scheme === 'rtmp')
+      if (urls.length > 0) startPush(ctx(), stream, req.app, req.server, req.info, { kind: 'line', line: { ...line, urls } })
+      else ctx().log.warn(`push: ${line.where.file}:${line.where.line} has no rtmp:// URL, nothing pushed`, { session: req.info.clientId, app: req.info.app, name: req.info.name })
+    }
     return null
   }
 }
 
-/** One push leg of `stream`, copying the publisher's fields `info`; it lives while the stream has a publisher. */
-export function startPush(ctx: RelayContext, stream: LiveStream, app: AppConf, server: RtmpServerConf, info: PlayInfo, source: PushSource): void {
-  new PushLeg(ctx, stream, app, server, info, source).start()
+/**
+ * One push leg of `stream`, copying the publisher's fields `info`; it lives while the stream has
+ * a publisher, or until the returned function stops it.
+ */
+export function startPush(ctx: RelayContext, stream: LiveStream, app: AppConf, server: RtmpServerConf, info: PlayInfo, source: PushSource): () => void {
+  const leg = new PushLeg(ctx, stream, app, server, info, source)
+  leg.start()
+  return () => leg.stop('publisher left')
 }
 
 class PushLeg extends RelayLeg implements Sink {
@@ -55,8 +65,9 @@ class PushLeg extends RelayLeg implements Sink {
   /** in the stream's fan-out once the target accepted the publish */
   private player: Player | null = null
   private unlisten: (() => void) | null = null
-  /** timestamps on this connection never go back: the last one sent, and the shift applied */
-  private lastTs = -1
+  /** timestamps on this connection never go back: the last one sent per track, and the shift applied */
+  private lastAudio = -1
+  private lastVideo = -1
   private shift = 0
   /** the stream's publisher changed: the next audio or video frame sets the shift */
   private rebase = false
@@ -94,14 +105,18 @@ class PushLeg extends RelayLeg implements Sink {
   }
 
   protected open(t: RelayTarget, address: string, id: number): void {
-    this.client = this.rtmpClient(t, address, id, () => {})
+    // the chunk size the stream's frames are encoded at (the stream's first request's server)
+    this.client = this.rtmpClient(t, address, id, this.stream.opts.chunkSize, () => {})
     this.client.start()
   }
 
   /** Publish.Start: from now on the leg is fed like a player (§5.1), cached burst first. */
   protected relaying(): void {
-    if (this.stream.isEnded) return
-    this.lastTs = -1
+    if (this.stream.isEnded) {
+      this.stop('stream ended')
+      return
+    }
+    this.lastAudio = this.lastVideo = -1
     this.shift = 0
     this.rebase = false
     this.player = this.stream.addPlayer(this)
@@ -156,21 +171,18 @@ class PushLeg extends RelayLeg implements Sink {
       return
     }
     this.carriedMedia()
-    let ts = frame.timestamp + this.shift
     if (this.rebase) {
-      // a new publisher's clock: continue where the last one stopped
+      // a new publisher's clock: continue where the last one stopped, or from its own if ahead
       this.rebase = false
-      if (ts < this.lastTs) {
-        this.shift += this.lastTs - ts
-        ts = this.lastTs
-      }
+      this.shift = Math.max(0, Math.max(this.lastAudio, this.lastVideo) - frame.timestamp)
     }
-    if (ts > this.lastTs) this.lastTs = ts
-    if (this.shift === 0) {
-      client.send(frame.rtmp)
-      return
-    }
-    client.sendMessage({ typeId: frame.msg.typeId, timestamp: ts, payload: frame.msg.payload })
+    const video = frame.isVideo
+    // and a track never goes back (the other track may lead it at a change of clock)
+    const ts = Math.max(frame.timestamp + this.shift, video ? this.lastVideo : this.lastAudio)
+    if (video) this.lastVideo = ts
+    else this.lastAudio = ts
+    if (ts === frame.timestamp) client.send(frame.rtmp)
+    else client.sendMessage({ typeId: frame.msg.typeId, timestamp: ts, payload: frame.msg.payload })
   }
 
   streamBegin(): void {

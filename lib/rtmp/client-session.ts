@@ -55,7 +55,7 @@ import { ClientHandshake, ClientHandshakeState } from './handshake.js'
 export interface RtmpClientOptions {
   /** pull: play the stream; push: publish it */
   readonly action: 'play' | 'publish'
-  /** origin address to connect to: an IP, or a hostname node:net resolves */
+  /** origin or push target address to connect to: an IP, or a hostname node:net resolves */
   readonly host: string
   readonly port: number
   /** connect `app`, with "?args" when the player's connect carried some */
@@ -130,7 +130,7 @@ export enum RtmpClientState {
 const TXN_CONNECT = 1
 const TXN_CREATE_STREAM = 2
 /** play and publish go out on chunk stream 5 (nginx-rtmp's NGX_RTMP_RELAY_CSID_AMF), message stream 1 */
-const CSID_PLAY = CSID_STATUS
+const CSID_RELAY_AMF = CSID_STATUS
 /** play(name, start, duration): -1000 for both, as ngx_live_relay_rtmp_send_play (§2.3) */
 const PLAY_START = -1000
 const PLAY_DURATION = -1000
@@ -154,8 +154,8 @@ export class RtmpClientSession {
   private readonly acks = new AckWindow()
   /** connectTimeoutMs while CONNECTING, then readTimeoutMs refreshed on every read */
   private readonly idle = new IdleTimer((ms) => this.close(this.current === RtmpClientState.CONNECTING
-    ? `origin did not accept the connection within ${ms} ms`
-    : `origin sent nothing for ${ms} ms in state ${this.current}`))
+    ? `${this.peer} did not accept the connection within ${ms} ms`
+    : `${this.peer} sent nothing for ${ms} ms in state ${this.current}`))
 
   constructor(private readonly opts: RtmpClientOptions, private readonly handlers: RtmpClientHandlers) {
     this.reader = new ChunkReader({
@@ -165,6 +165,11 @@ export class RtmpClientSession {
       extendedOnType3: true,
       onMessage: (m) => this.onMessage(m),
     })
+  }
+
+  /** what close reasons call the remote end */
+  private get peer(): string {
+    return this.opts.action === 'play' ? 'origin' : 'push target'
   }
 
   /** every byte read from the origin so far, handshake included */
@@ -207,7 +212,7 @@ export class RtmpClientSession {
     socket.on('connect', () => this.onConnected())
     socket.on('data', (d: Buffer) => this.onData(d))
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
-    socket.on('close', () => this.close(`origin closed the connection in state ${this.current}`))
+    socket.on('close', () => this.close(`${this.peer} closed the connection in state ${this.current}`))
     this.idle.arm(this.opts.connectTimeoutMs)
   }
 
@@ -406,7 +411,7 @@ export class RtmpClientSession {
     const socket = this.socket as Socket
     this.current = RtmpClientState.PLAY
     socket.cork()
-    socket.write(commandMessage(o.chunkSize, CSID_PLAY, STREAM_ID, 'play', 0, null, o.streamName, PLAY_START, PLAY_DURATION))
+    socket.write(commandMessage(o.chunkSize, CSID_RELAY_AMF, STREAM_ID, 'play', 0, null, o.streamName, PLAY_START, PLAY_DURATION))
     socket.write(userControlMessage(UC_SET_BUFFER_LENGTH, STREAM_ID, o.chunkSize, o.relayBufferMs))
     socket.uncork()
   }
@@ -414,7 +419,7 @@ export class RtmpClientSession {
   /** §5.2 step 4: no releaseStream or FCPublish; the stream id from createStream is ignored. */
   private sendPublish(): void {
     this.current = RtmpClientState.PUBLISH
-    this.write(commandMessage(this.opts.chunkSize, CSID_PLAY, STREAM_ID, 'publish', 0, null, this.opts.streamName, 'live'))
+    this.write(commandMessage(this.opts.chunkSize, CSID_RELAY_AMF, STREAM_ID, 'publish', 0, null, this.opts.streamName, 'live'))
   }
 }
 

@@ -120,8 +120,9 @@ function load(ctx: number, lines: readonly string[]): Loaded {
   }
 }
 
-// Where each conf of the tree is read in a config of PLACES, and the blocks whose values reach it.
-const CONF_AT: Record<Exclude<ConfName, 'appNotify'>, { ctx: number, from: readonly number[], get: (tree: MainConf) => object | undefined }> = {
+// Where each conf of the tree is read in a config of PLACES, and the blocks whose values reach it
+// (record_* are read through AppConf.recorders: test/record/conf.test.ts).
+const CONF_AT: Record<Exclude<ConfName, 'appNotify' | 'record'>, { ctx: number, from: readonly number[], get: (tree: MainConf) => object | undefined }> = {
   main: { ctx: MAIN, from: [], get: (tree) => tree },
   events: { ctx: EVENTS, from: [], get: (tree) => tree.events },
   rtmp: { ctx: RTMP, from: [], get: (tree) => tree.rtmp ?? undefined },
@@ -133,7 +134,7 @@ const CONF_AT: Record<Exclude<ConfName, 'appNotify'>, { ctx: number, from: reado
 
 /** The value the row's tree field holds after a load with the directive in `ctx` (undefined: none reads it there). */
 function stored(d: Directive, ctx: number, tree: MainConf): unknown {
-  if (d.slot === null || d.slot.conf === 'appNotify') return undefined
+  if (d.slot === null || d.slot.conf === 'appNotify' || d.slot.conf === 'record') return undefined
   const at = CONF_AT[d.slot.conf]
   if (at.ctx !== ctx && !(d.slot.merge === 'inherit' && at.from.includes(ctx))) return undefined
   return (at.get(tree) as Record<string, unknown>)[d.slot.field]

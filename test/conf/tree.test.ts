@@ -197,7 +197,7 @@ const FIELDS = {
     publishNotify: 1, playRestart: 1, dropIdlePublisherMs: 1, cacheTimeMs: 1, mergeFrame: 1, mergeTimeMs: 1,
     sendAll: 1, lowLatency: 1, fixTimestampMs: 1, zeroStart: 1, meta: 1, relayReconnectMs: 1,
     failedReconnectMs: 1, relayBufferMs: 1, pull: 1, pushes: 1, notify: 1, onMetaOnce: 1, onMetaType: 1,
-    ignoreInvalidNotify: 1, access: 1, where: 1,
+    ignoreInvalidNotify: 1, access: 1, recorders: 1, where: 1,
   }),
   appNotify: keys<AppNotifyConf>({ play: 1, publish: 1, pull: 1, stream: 1, record: 1, push: 1, meta: 1 }),
   httpServer: keys<HttpServerConf>({

@@ -15,7 +15,7 @@ import { ffmpegMissing, fileDurationS, fileStreams } from '../helpers/cluster.js
 import { startNotifyEdge, type NotifyEdge } from '../helpers/notify.js'
 import { H264_AAC, mediaCount } from '../helpers/pull-scenarios.js'
 import { baseline, expectUndisturbed, localPlayer, pacedPublisher } from '../helpers/push-scenarios.js'
-import { recordDir, recordedFiles, RECORDING_MISSING } from '../helpers/record.js'
+import { recordDir, recordedFiles, RECORDING_MISSING } from '../helpers/recorded-files.js'
 import { expectBaseline, pollUntil } from '../helpers/witness.js'
 
 /** record_max_size of the `fills` case */

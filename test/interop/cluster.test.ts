@@ -19,7 +19,7 @@ import {
 } from '../helpers/cluster.js'
 import { nginxRtmpMissing, startNginxRtmp } from '../helpers/nginx-rtmp.js'
 import type { LiveEdge } from '../helpers/node.js'
-import { recordDir, RECORDING_MISSING } from '../helpers/record.js'
+import { recordDir, RECORDING_MISSING } from '../helpers/recorded-files.js'
 import { H264_AAC } from '../helpers/pull-scenarios.js'
 
 /** the two published streams (ingest 1 gets a, ingest 2 gets b) */

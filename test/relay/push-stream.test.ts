@@ -12,6 +12,8 @@ import type { Received, RtmpTestClient } from '../helpers/rtmp-client.js'
 const WAIT_MS = 8000
 /** how often the test publishers send a frame */
 const FRAME_MS = 40
+/** the largest step between two frames a player may see across a change of publisher */
+const MAX_GAP_MS = 2000
 /** a negative check: how long a push that should not start is given */
 const NO_PUSH_MS = 1500
 
@@ -68,7 +70,7 @@ t.test('on_meta answered 302 with an rtmp:// Location pushes the stream there', 
   await source.edge.waitForLog(/push: publishing, app: mp, name: s2/, WAIT_MS)
 })
 
-t.test('a push connection\'s timestamps never go back when the publisher changes under it', async (t) => {
+t.test('a push connection\'s timestamps never go back, nor jump, when the publisher changes under it', async (t) => {
   const target = await startNotifyEdge(t, { apps: { live: '' } })
   const source = await startNotifyEdge(t, { apps: { pp: `push rtmp://127.0.0.1:${target.rtmpPort} app=live;` } })
 
@@ -78,8 +80,7 @@ t.test('a push connection\'s timestamps never go back when the publisher changes
   const first = await rtmpClient(t, source.rtmpPort, 'pp')
   await first.publish('s1')
   sendVideoHeader(first, 10_000)
-  const stopFirst = pump(first, 10_000)
-  t.teardown(stopFirst)
+  t.teardown(pump(first, 10_000))
   await player.next(isKeyframe, WAIT_MS)
   const switchAt = player.messages.length
 
@@ -87,18 +88,38 @@ t.test('a push connection\'s timestamps never go back when the publisher changes
   const second = await rtmpClient(t, source.rtmpPort, 'pp')
   await second.publish('s1?pubpri=1')
   sendVideoHeader(second, 0)
-  const stopSecond = pump(second, 0)
-  t.teardown(stopSecond)
+  t.teardown(pump(second, 0))
   // the second publisher's frames: a keyframe after the switch, then a few more frames
   const key = await player.next(isKeyframe, WAIT_MS, switchAt)
   await player.until(() => player.messages.slice(player.messages.indexOf(key)).filter(isVideoFrame).length >= 10, WAIT_MS, 'frames after the switch')
-  stopFirst()
+
+  // it leaves: the first publisher's clock (which went on meanwhile) is back
+  const backAt = player.messages.length
+  await second.close()
+  const again = await player.next(isKeyframe, WAIT_MS, backAt)
+  await player.until(() => player.messages.slice(player.messages.indexOf(again)).filter(isVideoFrame).length >= 10, WAIT_MS, 'frames after the way back')
 
   const times = player.messages.filter((m) => m.typeId === MSG_VIDEO || m.typeId === MSG_AUDIO).map((m) => m.timestamp)
   const back = times.findIndex((ts, i) => i > 0 && ts < times[i - 1])
   t.equal(back, -1, `timestamps never go back (${back === -1 ? '' : `${times[back - 1]} then ${times[back]}`})`)
   t.ok(times[times.length - 1] >= 10_000, 'they go on from the first publisher\'s clock')
+  const jump = Math.max(...times.map((ts, i) => (i === 0 ? 0 : ts - times[i - 1])))
+  t.ok(jump < MAX_GAP_MS, `no jump forward either (largest step ${jump} ms)`)
   t.equal(target.edge.log().match(/publish: name='s1'/g)?.length, 1, 'one push connection served both publishers')
+})
+
+t.test('a target that accepts the publish and drops it right after the cached burst is retried with back-off', async (t) => {
+  // the target's on_meta refuses: it closes the push at its first sequence header
+  const refuser = await notifyServer(t, reply(403))
+  const target = await startNotifyEdge(t, { apps: { live: `on_meta http://127.0.0.1:${refuser.port}/m;\n            on_meta_type both;` } })
+  const source = await startNotifyEdge(t, { apps: { pp: `cache_time 3s;\n            push rtmp://127.0.0.1:${target.rtmpPort} app=live;` } })
+  const publisher = await rtmpClient(t, source.rtmpPort, 'pp')
+  await publisher.publish('s1')
+  sendVideoHeader(publisher)
+  t.teardown(pump(publisher, 0))
+  await source.edge.waitForLog(/push: retry in 100 ms/, WAIT_MS)
+  const attempts = source.edge.log().match(/push: rtmp:/g)?.length ?? 0
+  t.ok(attempts <= 4, `a few attempts, not a storm (${attempts} before the third back-off)`)
 })
 
 t.test('a pulled stream is not pushed (observed §14.3)', async (t) => {

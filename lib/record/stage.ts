@@ -1,0 +1,119 @@
+// Recording as a stage of the publish pipeline, right after live.publish: each recorder of the
+// application (AppConf.recorders) becomes a passive sink of the stream for this publish, fed like
+// a player (headers first, the GOP burst, the stream's output limits) without keeping a pull
+// going. The registry finds a stream's recorders for /control/record (issue 12) and closes every
+// file when edge stops.
+import type { Logger } from '../core/log.js'
+import type { PublishRequest } from '../live/stages.js'
+import type { Player } from '../live/stream.js'
+import { subjectOf, type Notifier } from '../notify/stages.js'
+import type { Stage } from '../stages.js'
+import { Recorder, type RecorderContext } from './recorder.js'
+
+/** How long a publish waits for each recorder's file to open: Record.Start comes before Publish.Start (observed §16). */
+export const RECORD_OPEN_WAIT_MS = 1000
+/** How long edge's stop waits for the recordings to be written and closed (a hung disk is not waited for longer). */
+export const RECORD_STOP_WAIT_MS = 5000
+
+/** Resolves when `p` does or after `ms`, whichever comes first. */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([p, new Promise((resolve) => { timer = setTimeout(resolve, ms) })]).then(() => clearTimeout(timer))
+}
+
+export class Recordings {
+  /** stream key → the recorders of each of its publishes */
+  private readonly byStream = new Map<string, Set<readonly Recorder[]>>()
+  /** files not yet closed */
+  private readonly open = new Set<Promise<void>>()
+
+  constructor(private readonly log: Logger, private readonly notify: Notifier) {}
+
+  /** The record stage: every recorder of the application starts with the publish. */
+  readonly stage: Stage<PublishRequest> = async (req) => {
+    const stream = req.stream
+    if (stream === null) return null
+    const who = subjectOf(req)
+    const onRecord = req.app.notify.record
+    const n = this.notify
+    const ctx: RecorderContext = {
+      log: this.log,
+      logCtx: who.logCtx,
+      notice: (level, code, description) => req.client.notice(level, code, description),
+      onRecord: onRecord === null ? null : {
+        // 200..300 record, another status does not, no answer (-1) records (docs/compat.md)
+        ask: async () => {
+          const res = await n.ask(onRecord, 'record', 'start', who, req.signal)
+          return res.status === -1 || (res.status >= 200 && res.status <= 300)
+        },
+        tell: (act, fields) => n.tell(onRecord, 'record', act, who, fields),
+      },
+      track: (closed) => this.track(closed),
+      hevcCodecId: req.server.hevcCodecId,
+    }
+    const recorders = req.app.recorders.map((conf) => new Recorder(conf, req.info.name, ctx))
+    const players: Player[] = recorders.map((r) => stream.addPlayer(r))
+    this.add(stream.key, recorders)
+    req.onLeave(() => {
+      for (const p of players) stream.removePlayer(p)
+      for (const r of recorders) r.end()
+      this.remove(stream.key, recorders)
+    })
+    for (const p of players) stream.startPlayer(p)
+    // one after the other: the Record.Start statuses come in the recorders' order
+    for (const r of recorders) {
+      await bounded(r.begin(), RECORD_OPEN_WAIT_MS)
+      if (req.gone) break
+    }
+    return null
+  }
+
+  /**
+   * /control/record/start (issue 12): recorder `name` of each publish of stream `key` records
+   * (a manual one opens its file now). False when the stream has no such recorder.
+   */
+  start(key: string, name: string): boolean {
+    return this.each(key, name, (r) => { void r.start() })
+  }
+
+  /** /control/record/stop: recorder `name` of each publish of stream `key` closes its file. */
+  stop(key: string, name: string): boolean {
+    return this.each(key, name, (r) => r.stop())
+  }
+
+  /** Edge stops: every recording ends; resolves once every file is closed, or after `timeoutMs`. */
+  closeAll(timeoutMs: number): Promise<void> {
+    for (const set of this.byStream.values()) for (const list of set) for (const r of list) r.end()
+    return bounded(Promise.all(this.open), timeoutMs)
+  }
+
+  private each(key: string, name: string, fn: (r: Recorder) => void): boolean {
+    let found = false
+    for (const list of this.byStream.get(key) ?? []) {
+      for (const r of list) {
+        if (r.name !== name) continue
+        found = true
+        fn(r)
+      }
+    }
+    return found
+  }
+
+  private track(closed: Promise<void>): void {
+    this.open.add(closed)
+    void closed.then(() => this.open.delete(closed))
+  }
+
+  private add(key: string, recorders: readonly Recorder[]): void {
+    let set = this.byStream.get(key)
+    if (set === undefined) this.byStream.set(key, set = new Set())
+    set.add(recorders)
+  }
+
+  private remove(key: string, recorders: readonly Recorder[]): void {
+    const set = this.byStream.get(key)
+    if (set === undefined) return
+    set.delete(recorders)
+    if (set.size === 0) this.byStream.delete(key)
+  }
+}
