@@ -12,7 +12,7 @@ import {
 } from '../helpers/notify.js'
 import { hang, reply, type RecordedRequest, type RecordingHttpServer } from '../helpers/origins.js'
 import { mediaCount, nextStatus, requestWhere, statusInfo } from '../helpers/pull-scenarios.js'
-import { expectUndisturbed, localPlayer, pacedPublisher, streamLines } from '../helpers/push-scenarios.js'
+import { expectUndisturbed, localPlayer, pacedPublisher, streamLines, within } from '../helpers/push-scenarios.js'
 import { connectObject, mediaOf, publishedName, pushTarget, type PushTarget } from '../helpers/push-target.js'
 
 /** `update=1s` on the 302 lines, `timeout=1s` on the unanswered one */
@@ -20,18 +20,12 @@ const UPDATE_MS = 1000
 const TIMEOUT_MS = 1000
 /** re-ask back-off after a leg that got nothing to push: failed_reconnect 50 ms doubling */
 const BACKOFF_MS = [50, 100, 200]
-/** timing tolerance on a loaded 2-core machine: fixed part plus a share of the expected time */
-const TOLERANCE_MS = 80
-const TOLERANCE_SHARE = 0.15
 /** how long a test watches for a request that must not come */
 const QUIET_MS = 1500
 /** bound on the publisher, requests, the push connection and media */
 const WAIT_MS = 10_000
 /** media messages that show a push connection carries the stream */
 const FLOWING = 50
-
-const within = (value: number, expected: number): boolean =>
-  Math.abs(value - expected) <= TOLERANCE_MS + TOLERANCE_SHARE * expected
 
 let notify: RecordingHttpServer
 let target: PushTarget

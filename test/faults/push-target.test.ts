@@ -15,7 +15,7 @@ import { freePort } from '../helpers/node.js'
 import { startNotifyEdge } from '../helpers/notify.js'
 import { mediaCount } from '../helpers/pull-scenarios.js'
 import {
-  baseline, expectNoHandleLeft, expectUndisturbed, localPlayer, pacedPublisher, streamLines, timedLog, type EdgeBaseline, type PacedPublisher, type TimedLine,
+  baseline, expectNoHandleLeft, expectUndisturbed, localPlayer, pacedPublisher, streamLines, timedLog, TOLERANCE_MS, within, type EdgeBaseline, type PacedPublisher, type TimedLine,
 } from '../helpers/push-scenarios.js'
 import type { RtmpTestClient } from '../helpers/rtmp-client.js'
 import { mediaOf, PushTarget, pushTarget, type PushTargetAnswer } from '../helpers/push-target.js'
@@ -24,9 +24,6 @@ import { mediaOf, PushTarget, pushTarget, type PushTargetAnswer } from '../helpe
 const ATTEMPTS_AT_MS = [0, 50, 150, 350, 750, 1550]
 /** the waits the edge logs between them (`push: retry in <ms> ms`) */
 const RETRY_WAITS_MS = [50, 100, 200, 400, 800, 1600]
-/** timing tolerance on a loaded 2-core machine: fixed part plus a share of the expected time */
-const TOLERANCE_MS = 60
-const TOLERANCE_SHARE = 0.1
 /** relay_reconnect (default 3s): an attempt that gets no answer ends this long after it began */
 const RELAY_RECONNECT_MS = 3000
 /** how far from relay_reconnect such an attempt may end here */
@@ -41,9 +38,6 @@ const WAIT_MS = 10_000
 const NOT_REBASED_MS = 2000
 /** media messages that show a push connection carries the stream (about a second) */
 const FLOWING = 50
-
-const within = (value: number, expected: number): boolean =>
-  Math.abs(value - expected) <= TOLERANCE_MS + TOLERANCE_SHARE * expected
 
 const answers = {
   down: { kind: 'start' },

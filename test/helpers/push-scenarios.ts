@@ -146,3 +146,12 @@ export async function expectNoHandleLeft(t: Test, edge: EdgeProcess, base: EdgeB
   await edge.waitForLog(new RegExp(`push: stopped: [^\\n]*app: ${app}, name: ${name}`), STOP_WAIT_MS)
   await expectBaseline(t, edge, base.base, base.fds)
 }
+
+/** timing tolerance on a loaded 2-core machine: a fixed part plus a share of the expected time */
+export const TOLERANCE_MS = 80
+const TOLERANCE_SHARE = 0.15
+
+/** `value` (ms) is `expected` within the push tests' tolerance. */
+export function within(value: number, expected: number): boolean {
+  return Math.abs(value - expected) <= TOLERANCE_MS + TOLERANCE_SHARE * expected
+}
