@@ -11,6 +11,7 @@ import type { AmfObject } from '../amf/value.js'
 import type { MetaMode } from '../conf/tree.js'
 import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
+import { StreamEvents } from './events.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
 import { readMetadata, rebuildMetadata } from './metadata.js'
@@ -95,8 +96,6 @@ export class Player {
   constructor(readonly sink: Sink) {}
 }
 
-type Listeners = { [E in keyof StreamEventMap]: ((...args: StreamEventMap[E]) => void)[] }
-
 export class LiveStream implements StreamView {
   readonly players: Player[] = []
   /** players that are not passive (recorders are): what keeps a pull going */
@@ -123,7 +122,7 @@ export class LiveStream implements StreamView {
   private ending = false
   /** the hub forgot it: ended() ran */
   private gone = false
-  private readonly listeners: Listeners = { playersEmpty: [], header: [], publishersEmpty: [], ended: [] }
+  private readonly events = new StreamEvents<StreamEventMap>()
   /** a playersEmpty check is queued for the end of the current job */
   private emptyCheckQueued = false
   /** timestamps of the last audio and video frames sent out (for re-stamped headers) */
@@ -161,16 +160,7 @@ export class LiveStream implements StreamView {
   }
 
   on<E extends keyof StreamEventMap>(event: E, fn: (...args: StreamEventMap[E]) => void): () => void {
-    const list = this.listeners[event] as ((...args: StreamEventMap[E]) => void)[]
-    list.push(fn)
-    return () => {
-      const i = list.indexOf(fn)
-      if (i !== -1) list.splice(i, 1)
-    }
-  }
-
-  private emit<E extends keyof StreamEventMap>(event: E, ...args: StreamEventMap[E]): void {
-    for (const fn of [...this.listeners[event]] as ((...a: StreamEventMap[E]) => void)[]) fn(...args)
+    return this.events.on(event, fn)
   }
 
   /**
@@ -197,7 +187,7 @@ export class LiveStream implements StreamView {
     this.emptyCheckQueued = true
     queueMicrotask(() => {
       this.emptyCheckQueued = false
-      if (!this.hasPlayers && !this.gone) this.emit('playersEmpty')
+      if (!this.hasPlayers && !this.gone) this.events.emit('playersEmpty')
     })
   }
 
@@ -205,8 +195,8 @@ export class LiveStream implements StreamView {
   ended(by: Subject | null): void {
     if (this.gone) return
     this.gone = true
-    this.emit('ended', by)
-    for (const list of Object.values(this.listeners)) list.length = 0
+    this.events.emit('ended', by)
+    this.events.clear()
   }
 
   /** Media has arrived from the current publisher (what StreamBegin announces). */
@@ -250,7 +240,7 @@ export class LiveStream implements StreamView {
     if (i === -1) return
     this.publishers.splice(i, 1)
     this.electPublisher()
-    if (this.publishers.length === 0) this.emit('publishersEmpty')
+    if (this.publishers.length === 0) this.events.emit('publishersEmpty')
   }
 
   /** A push target refused the stream (§5.2): every publisher that can be told is refused. */
@@ -324,7 +314,7 @@ export class LiveStream implements StreamView {
       const state = this.current as PublisherState
       if (frame.isVideo) state.videoHeader = frame
       else state.audioHeader = frame
-      if (this.listeners.header.length > 0) this.emit('header', frame.isVideo ? 'video' : 'audio', p)
+      if (this.events.has('header')) this.events.emit('header', frame.isVideo ? 'video' : 'audio', p)
       // players already past their track start get the new header (codec change)
       for (let i = this.players.length - 1; i >= 0; i--) {
         const pl = this.players[i]
