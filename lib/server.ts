@@ -15,7 +15,9 @@ import { HostResolver } from './core/resolve.js'
 import { WriteMergers } from './core/output.js'
 import { NotifyClient } from './notify/client.js'
 import { Notifier, onMetaStage, onPlayOrPublishStage, onStreamStage, processNotifications } from './notify/stages.js'
-import { pullStage, type RelayContext } from './relay/pull.js'
+import { locationTarget, type RelayContext } from './relay/leg.js'
+import { pullStage } from './relay/pull.js'
+import { pushStage, startPush } from './relay/push.js'
 import { accessStage, type Stage } from './stages.js'
 import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
 import type { ListenAddress } from './conf/values.js'
@@ -44,6 +46,8 @@ export class EdgeNode {
   private readonly live: LiveStages
   /** relay.pull, reading the relay context current when a pull starts */
   private readonly pull = pullStage(() => this.relayContext)
+  /** relay.push, likewise */
+  private readonly push = pushStage(() => this.relayContext)
   /** the pipelines of each application of the current tree, composed at start and at reload */
   private pipelines = new Map<AppConf, Pipelines>()
   private stopProcessNotifications: (() => void) | null = null
@@ -97,9 +101,18 @@ export class EdgeNode {
         stream !== null && onStreamStage(n, stream),
         publish !== null && onPlayOrPublishStage(n, publish),
         this.live.publish,
-        meta.length > 0 && onMetaStage(n, meta),
+        (app.pushes.length > 0 || app.notify.push.length > 0) && this.push,
+        meta.length > 0 && onMetaStage(n, meta, (req, location, domain) => this.pushTo(req as PublishRequest, location, domain)),
       ),
     }
+  }
+
+  /** on_meta answered 3xx: push the publisher's stream to the Location (an RTMP URL), or false. */
+  private pushTo(req: PublishRequest, location: string, domain: string | null): boolean {
+    const target = locationTarget(location, domain, req.info)
+    if (target === null || target.scheme !== 'rtmp' || req.stream === null) return false
+    startPush(this.relayContext, req.stream, req.app, req.server, req.info, { kind: 'target', target })
+    return true
   }
 
   private pipelinesOf(app: AppConf): Pipelines {

@@ -33,7 +33,7 @@ const RULES: readonly [string, readonly Allowed[]][] = [
   ['lib/notify/', [node, core, { target: 'lib/notify/' }, treeTypes, { target: 'lib/conf/variables', typeOnly: true },
     { target: 'lib/stages' }]],
   ['lib/relay/', [node, core, { target: 'lib/live/' }, { target: 'lib/rtmp/client-session' }, { target: 'lib/flv/client' },
-    { target: 'lib/notify/' }, { target: 'lib/relay/' }, { target: 'lib/media/' }, { target: 'lib/stages', typeOnly: true }, treeTypes]],
+    { target: 'lib/notify/' }, { target: 'lib/relay/' }, { target: 'lib/media/' }, { target: 'lib/stages' }, treeTypes]],
   ['lib/http/', [node, core, { target: 'lib/flv/' }, { target: 'lib/stages' }, { target: 'lib/live/', typeOnly: true },
     { target: 'lib/http/' }, { target: 'lib/media/' }, treeTypes]],
   ['lib/server.ts', [node, { target: 'lib/' }]],

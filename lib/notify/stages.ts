@@ -133,10 +133,18 @@ export function onPlayOrPublishStage(n: Notifier, conf: NotifyConf): Stage<Stage
 const metaFired = new WeakSet<object>()
 
 /**
+ * Push the request's stream where a 3xx `Location` says (with its `Domain` header); false when the
+ * Location names no RTMP target.
+ */
+export type PushTo = (req: StageRequest, location: string, domain: string | null) => boolean
+
+/**
  * on_meta (§4.5): at the publisher's first matching sequence header each on_meta line asks its
  * own URL (compat fix: PingOS asks the first line's URL N times); a refusal ends the publisher.
+ * A 3xx naming an RTMP Location starts one push leg per line there, as the docs describe
+ * (compat fix: dead code in PingOS, where a 3xx is a refusal).
  */
-export function onMetaStage(n: Notifier, confs: readonly NotifyConf[]): Stage<StageRequest> {
+export function onMetaStage(n: Notifier, confs: readonly NotifyConf[], pushTo: PushTo): Stage<StageRequest> {
   return (req) => {
     const stream = req.stream
     const publisher = req.publisher
@@ -146,6 +154,8 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[]): Stage<St
     const doneFor = new Set<NotifyConf>()
     /** one update loop per line, however many headers ask again (on_meta_once off) */
     const updating = new Set<NotifyConf>()
+    /** one push per line */
+    const pushing = new Set<NotifyConf>()
     const stop = stream.on('header', (track, by) => {
       if (by !== publisher || (type !== 'both' && type !== track)) return
       if (req.app.onMetaOnce) {
@@ -159,7 +169,10 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[]): Stage<St
         }
         void n.ask(conf, 'meta', 'start', who, req.signal).then((res) => {
           if (req.gone) return
-          if (!notifyAllows(res, req.app.ignoreInvalidNotify)) req.refuse(forbidden(403))
+          const redirected = res.status > 300 && res.status < 400 && res.location !== null &&
+            (pushing.has(conf) || pushTo(req, res.location, res.domain))
+          if (redirected) pushing.add(conf)
+          if (!redirected && !notifyAllows(res, req.app.ignoreInvalidNotify)) req.refuse(forbidden(403))
           else if (conf.stages.update && !updating.has(conf)) {
             updating.add(conf)
             req.onDone(n.updates(conf, 'meta', who))

@@ -1,6 +1,7 @@
-// Outbound RTMP client for a pull leg: one TCP connection to an origin, driven as PingOS's relay
-// drives it (pingos-behaviour.md §2.3, ngx_live_relay_rtmp.c). Codec, socket and one idle timer:
-// no retries, no hub. The caller (lib/relay/) arms its own per-attempt deadline and calls close().
+// Outbound RTMP client for a relay leg: one TCP connection to an origin (pull: play) or to a push
+// target (push: publish), driven as PingOS's relay drives it (pingos-behaviour.md §2.3, §5.2,
+// ngx_live_relay_rtmp.c). Codec, socket and one idle timer: no retries, no hub. The caller
+// (lib/relay/) arms its own per-attempt deadline and calls close().
 //
 //   edge (this client)                                  origin
 //     TCP connect ───────────────────────────────────────▶
@@ -15,15 +16,22 @@
 //     play(0, null, name, -1000, -1000) csid 5 msid 1,
 //     UC SetBufferLength(1, relay_buffer) ───────────────▶       PLAY
 //                        ◀──────────────────────────────── onStatus NetStream.Play.Start
-//     onPlaying()                                                 PLAYING
+//     onStarted()                                                 PLAYING
 //                        ◀──────────────────────────────── audio / video / data → onMedia()
+//   or, for a push:
+//     publish(0, null, name, "live") csid 5 msid 1 ──────▶       PUBLISH
+//                        ◀──────────────────────────────── onStatus NetStream.Publish.Start
+//     onStarted()                                                 PUBLISHING
+//     send(chunks of the local stream) ──────────────────▶
 //
 // Throughout: ping requests are answered, Acknowledgements are sent each time the origin's
 // Window Ack Size is crossed, the origin's Set Chunk Size applies to what we read (ChunkReader).
 // Every onStatus and _error reaches onStatus(); what to do with them is relay policy.
 // Every wait for the origin is bounded (issue 9): the TCP connect by connectTimeoutMs, and from
 // then on every read by readTimeoutMs, in every state, PLAYING included: an origin that sends
-// nothing for that long is dropped, as one that closes is.
+// nothing for that long is dropped, as one that closes is. PUBLISHING is the exception: a push
+// target has nothing to say while it takes our media; the stream's output limits bound it there
+// (a target that stops reading is a slow player, lib/live/stream.ts).
 // Whatever ends the session (a ProtocolError, a socket error or close, close() by the caller),
 // onClose(reason) is called exactly once and the socket is destroyed.
 import { connect as tcpConnect, type Socket } from 'node:net'
@@ -33,17 +41,20 @@ import { IdleTimer } from '../core/idle-timer.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
+import { encodeChunks } from './chunk-writer.js'
 import {
   commandMessage, decodeCommand, setChunkSizeMessage, userControlMessage, windowAckSizeMessage,
   type Command,
 } from './commands.js'
 import {
-  CSID_COMMAND, CSID_STATUS, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3, MSG_USER_CONTROL,
-  MSG_WINDOW_ACK_SIZE, STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_SET_BUFFER_LENGTH,
+  CSID_AUDIO, CSID_COMMAND, CSID_STATUS, CSID_VIDEO, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3, MSG_USER_CONTROL,
+  MSG_WINDOW_ACK_SIZE, STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_SET_BUFFER_LENGTH, UC_STREAM_BEGIN,
 } from './constants.js'
 import { ClientHandshake, ClientHandshakeState } from './handshake.js'
 
-export interface RtmpPullOptions {
+export interface RtmpClientOptions {
+  /** pull: play the stream; push: publish it */
+  readonly action: 'play' | 'publish'
   /** origin address to connect to: an IP, or a hostname node:net resolves */
   readonly host: string
   readonly port: number
@@ -58,9 +69,9 @@ export interface RtmpPullOptions {
   readonly audioCodecs: number
   /** player's videoCodecs, or 252 */
   readonly videoCodecs: number
-  /** play name: "name" or "name?pargs" */
-  readonly playName: string
-  /** relay_buffer: SetBufferLength sent right after play */
+  /** play or publish name: "name" or "name?pargs" */
+  readonly streamName: string
+  /** relay_buffer: SetBufferLength sent right after play (not used by a publish) */
   readonly relayBufferMs: number
   /** chunk_size: our outgoing Set Chunk Size (PingOS default 4096) */
   readonly chunkSize: number
@@ -82,10 +93,10 @@ export interface RtmpStatusInfo {
   readonly viaError: boolean
 }
 
-export interface RtmpPullHandlers {
-  /** NetStream.Play.Start received: media follows */
-  onPlaying(): void
-  /** audio (8), video (9), data (18; AMF3 data arrives with its format byte stripped) */
+export interface RtmpClientHandlers {
+  /** NetStream.Play.Start (play: media follows) or NetStream.Publish.Start (publish: send media) */
+  onStarted(): void
+  /** play: audio (8), video (9), data (18; AMF3 data arrives with its format byte stripped) */
   onMedia(msg: MediaMessage): void
   /** every onStatus, and every _error (viaError true) */
   onStatus(info: RtmpStatusInfo): void
@@ -109,12 +120,16 @@ export enum RtmpClientState {
   PLAY = 'play',
   /** Play.Start received: media is delivered */
   PLAYING = 'playing',
+  /** publish sent, waiting for NetStream.Publish.Start */
+  PUBLISH = 'publish',
+  /** Publish.Start received: the caller sends media */
+  PUBLISHING = 'publishing',
   CLOSED = 'closed',
 }
 
 const TXN_CONNECT = 1
 const TXN_CREATE_STREAM = 2
-/** play goes out on chunk stream 5 (nginx-rtmp's NGX_RTMP_RELAY_CSID_AMF), message stream 1 */
+/** play and publish go out on chunk stream 5 (nginx-rtmp's NGX_RTMP_RELAY_CSID_AMF), message stream 1 */
 const CSID_PLAY = CSID_STATUS
 /** play(name, start, duration): -1000 for both, as ngx_live_relay_rtmp_send_play (§2.3) */
 const PLAY_START = -1000
@@ -142,7 +157,7 @@ export class RtmpClientSession {
     ? `origin did not accept the connection within ${ms} ms`
     : `origin sent nothing for ${ms} ms in state ${this.current}`))
 
-  constructor(private readonly opts: RtmpPullOptions, private readonly handlers: RtmpPullHandlers) {
+  constructor(private readonly opts: RtmpClientOptions, private readonly handlers: RtmpClientHandlers) {
     this.reader = new ChunkReader({
       maxMessageBytes: opts.maxMessageBytes,
       maxStreams: MAX_CHUNK_STREAMS,
@@ -159,6 +174,27 @@ export class RtmpClientSession {
 
   get state(): RtmpClientState {
     return this.current
+  }
+
+  /** bytes written and not yet taken by the kernel */
+  get queuedBytes(): number {
+    return this.socket?.writableLength ?? 0
+  }
+
+  /** Write a message already chunked at our chunk size (a push leg's share of the stream's output). */
+  send(chunks: Buffer): void {
+    this.write(chunks)
+  }
+
+  /** Chunk and write one message (a push leg's frame at a timestamp of its own). */
+  sendMessage(msg: MediaMessage): void {
+    const csid = msg.typeId === MSG_AUDIO ? CSID_AUDIO : msg.typeId === MSG_VIDEO ? CSID_VIDEO : CSID_STATUS
+    this.write(encodeChunks(csid, msg.typeId, STREAM_ID, msg.timestamp, msg.payload, this.opts.chunkSize))
+  }
+
+  /** User Control StreamBegin(1): what PingOS sends a push target when media starts (observed §14.1). */
+  sendStreamBegin(): void {
+    this.write(userControlMessage(UC_STREAM_BEGIN, STREAM_ID, this.opts.chunkSize))
   }
 
   /** Opens the TCP connection; everything after it is driven by the origin's replies. */
@@ -302,7 +338,10 @@ export class RtmpClientSession {
       case '_result':
         // as ngx_live_relay_rtmp_on_result: matched by transaction id, the info is not read
         if (cmd.transactionId === TXN_CONNECT && this.current === RtmpClientState.CONNECT) this.sendCreateStream()
-        else if (cmd.transactionId === TXN_CREATE_STREAM && this.current === RtmpClientState.CREATE_STREAM) this.sendPlay()
+        else if (cmd.transactionId === TXN_CREATE_STREAM && this.current === RtmpClientState.CREATE_STREAM) {
+          if (this.opts.action === 'play') this.sendPlay()
+          else this.sendPublish()
+        }
         return
       case '_error':
         this.handlers.onStatus(statusInfo(cmd.args[0], true))
@@ -313,7 +352,12 @@ export class RtmpClientSession {
         // §2.3 step 6: only Play.Start makes the leg a publisher; other codes change nothing here
         if (info.code === 'NetStream.Play.Start' && this.current === RtmpClientState.PLAY) {
           this.current = RtmpClientState.PLAYING
-          this.handlers.onPlaying()
+          this.handlers.onStarted()
+        } else if (info.code === 'NetStream.Publish.Start' && this.current === RtmpClientState.PUBLISH) {
+          // §5.2 step 5: the target takes media; it owes us nothing more, so no read deadline
+          this.current = RtmpClientState.PUBLISHING
+          this.idle.clear()
+          this.handlers.onStarted()
         }
         return
       }
@@ -362,9 +406,15 @@ export class RtmpClientSession {
     const socket = this.socket as Socket
     this.current = RtmpClientState.PLAY
     socket.cork()
-    socket.write(commandMessage(o.chunkSize, CSID_PLAY, STREAM_ID, 'play', 0, null, o.playName, PLAY_START, PLAY_DURATION))
+    socket.write(commandMessage(o.chunkSize, CSID_PLAY, STREAM_ID, 'play', 0, null, o.streamName, PLAY_START, PLAY_DURATION))
     socket.write(userControlMessage(UC_SET_BUFFER_LENGTH, STREAM_ID, o.chunkSize, o.relayBufferMs))
     socket.uncork()
+  }
+
+  /** §5.2 step 4: no releaseStream or FCPublish; the stream id from createStream is ignored. */
+  private sendPublish(): void {
+    this.current = RtmpClientState.PUBLISH
+    this.write(commandMessage(this.opts.chunkSize, CSID_PLAY, STREAM_ID, 'publish', 0, null, this.opts.streamName, 'live'))
   }
 }
 

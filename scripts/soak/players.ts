@@ -168,11 +168,11 @@ export class PlayerPool {
       close: () => session.close('left'),
     }
     const session: RtmpClientSession = new RtmpClientSession({
-      host: '127.0.0.1', port, app, tcUrl: `rtmp://127.0.0.1:${port}/${app}`, pageUrl: '', swfUrl: '', flashVer: FLASH_VER,
-      audioCodecs: AUDIO_CODECS, videoCodecs: VIDEO_CODECS, playName: name, relayBufferMs: BUFFER_MS, chunkSize: CHUNK_SIZE,
+      action: 'play', host: '127.0.0.1', port, app, tcUrl: `rtmp://127.0.0.1:${port}/${app}`, pageUrl: '', swfUrl: '', flashVer: FLASH_VER,
+      audioCodecs: AUDIO_CODECS, videoCodecs: VIDEO_CODECS, streamName: name, relayBufferMs: BUFFER_MS, chunkSize: CHUNK_SIZE,
       ackWindow: ACK_WINDOW, maxMessageBytes: MAX_MESSAGE_BYTES, connectTimeoutMs: CONNECT_TIMEOUT_MS, readTimeoutMs: READ_TIMEOUT_MS,
     }, {
-      onPlaying: () => {},
+      onStarted: () => {},
       onMedia: () => { player.lastMediaAt = Date.now() },
       onStatus: (s) => { if (s.level === 'error') session.close(`${s.code}`) },
       onClose: (reason) => onEnd(reason),

@@ -14,7 +14,7 @@ import type { MediaMessage } from '../../lib/media/message.js'
 import { ChunkReader, type ChunkMessage } from '../../lib/rtmp/chunk-reader.js'
 import { encodeChunks } from '../../lib/rtmp/chunk-writer.js'
 import {
-  RtmpClientSession, RtmpClientState, type RtmpPullOptions, type RtmpStatusInfo,
+  RtmpClientSession, RtmpClientState, type RtmpClientOptions, type RtmpStatusInfo,
 } from '../../lib/rtmp/client-session.js'
 import {
   commandMessage, connectResultMessage, resultMessage, setChunkSizeMessage, setPeerBandwidthMessage,
@@ -36,7 +36,8 @@ const FFMPEG = '/usr/bin/ffmpeg'
 /** the chunk size the scripted origin announces and writes with */
 const ORIGIN_CHUNK_SIZE = 4096
 
-const OPTIONS: RtmpPullOptions = {
+const OPTIONS: RtmpClientOptions = {
+  action: 'play',
   host: '127.0.0.1',
   port: 0,
   app: 'live?k=v',
@@ -48,7 +49,7 @@ const OPTIONS: RtmpPullOptions = {
   flashVer: 'LNX 9,0,124,2',
   audioCodecs: 3575,
   videoCodecs: 252,
-  playName: 'cam1?tok=abc',
+  streamName: 'cam1?tok=abc',
   relayBufferMs: 5000,
   chunkSize: 4096,
   ackWindow: 5_000_000,
@@ -183,12 +184,12 @@ interface Client {
   readonly calls: string[]
 }
 
-function startClient(t: Test, opts: RtmpPullOptions): Client {
+function startClient(t: Test, opts: RtmpClientOptions): Client {
   const ee = new EventEmitter()
   const c: Client = {
     ee, media: [], statuses: [], closes: [], calls: [],
     session: new RtmpClientSession(opts, {
-      onPlaying: () => { c.calls.push('playing'); ee.emit('change') },
+      onStarted: () => { c.calls.push('playing'); ee.emit('change') },
       onMedia: (m) => {
         // copy: payloads may be views of socket buffers
         c.media.push({ ...m, payload: Buffer.from(m.payload) })
@@ -298,7 +299,7 @@ t.test('onStatus errors arrive with viaError false, _error with viaError true; t
     { level: 'error', code: 'NetStream.Play.StreamNotFound', description: 'gone', viaError: false },
     { level: 'error', code: 'NetStream.Play.Failed', description: 'nope', viaError: true },
   ])
-  t.notOk(client.calls.includes('playing'), 'no onPlaying')
+  t.notOk(client.calls.includes('playing'), 'no onStarted')
   t.same(client.closes, [], 'what to do about an error is the caller\'s decision')
   t.equal(client.session.state, RtmpClientState.PLAY)
 })
@@ -489,7 +490,7 @@ t.test('a TCP connect that never completes ends after connectTimeoutMs', { skip:
 
 t.test('close() before any reply, and close() from inside a handler', async (t) => {
   const idle = new RtmpClientSession({ ...OPTIONS, port: 1 }, {
-    onPlaying: () => {}, onMedia: () => {}, onStatus: () => {},
+    onStarted: () => {}, onMedia: () => {}, onStatus: () => {},
     onClose: (reason) => { t.equal(reason, 'never started', 'close() without start()') },
   })
   idle.close('never started')
@@ -505,7 +506,7 @@ t.test('close() before any reply, and close() from inside a handler', async (t) 
   const media: MediaMessage[] = []
   const ee = new EventEmitter()
   const session = new RtmpClientSession({ ...OPTIONS, port: origin.port }, {
-    onPlaying: () => {},
+    onStarted: () => {},
     onMedia: (m) => { media.push(m); session.close('enough') },
     onStatus: () => {},
     onClose: (reason) => { closes.push(reason); ee.emit('change') },
@@ -530,10 +531,10 @@ t.test('pulls a live stream from nginx-rtmp fed by ffmpeg', { skip: nginxRtmpMis
     app: 'live?k=v',
     tcUrl: 'rtmp://example.test/live',
     pageUrl: '',
-    playName: 's1?tok=abc',
+    streamName: 's1?tok=abc',
   })
   await until(client.ee, () => client.calls.includes('playing') || client.closes.length > 0, 'NetStream.Play.Start', WAIT_MS)
-  t.ok(client.calls.includes('playing'), 'onPlaying')
+  t.ok(client.calls.includes('playing'), 'onStarted')
   const avcHeader = (m: MediaMessage): boolean => {
     if (m.typeId !== MSG_VIDEO) return false
     const v = inspectVideo(m.payload)
@@ -545,7 +546,7 @@ t.test('pulls a live stream from nginx-rtmp fed by ffmpeg', { skip: nginxRtmpMis
   t.ok(client.media.some(avcHeader), 'an AVC sequence header')
   t.ok(client.media.some((m) => m.typeId === MSG_AUDIO), 'audio')
   t.ok(client.media.some((m) => m.typeId === MSG_VIDEO && !avcHeader(m)), 'video frames')
-  t.ok(client.calls.indexOf('playing') < client.calls.findIndex((c) => c.startsWith('media:')), 'media only after onPlaying')
+  t.ok(client.calls.indexOf('playing') < client.calls.findIndex((c) => c.startsWith('media:')), 'media only after onStarted')
 
   // nginx-rtmp splits "?args" off the connect app and the play name
   const log = nginx.errorLog()

@@ -1,0 +1,352 @@
+// A relay leg's attempts, shared by pull legs (a publisher whose source is an origin) and push
+// legs (a player whose sink is a remote server): pingos-behaviour.md §2.5, §3.5, §5.1, §5.3.
+//
+//   begin ── deadline relay_reconnect from the attempt's start ──────────────────────────┐
+//     │                                                                                  │
+//     ├─ on_pull / on_push line? ── GET act=start ─► 3xx Location → connect there        │
+//     │                                             200 → give up (done, stop)           │
+//     │                                             ≥ 400 → refused (done, stop)         │
+//     │                                             no answer / bad Location → ended     │
+//     └─ static line: connect to its URL of this turn                                    │
+//                                                                                        ▼
+//   ended (the client closed, an error, the deadline) ─► act=done ─► still wanted? ─► next attempt:
+//     after media flowed: at once, from the first URL;   untried URLs: the next one at once;
+//     deadline expired: at once, back-off doubled;       fast failure: wait back-off (50 ms, ×2, ≤ relay_reconnect)
+//   not wanted any more (pull: no player; push: no publisher) ─► stop
+import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
+import type { Logger, LogContext } from '../core/log.js'
+import type { HostResolver } from '../core/resolve.js'
+import type { LiveStream } from '../live/stream.js'
+import type { NotifyResponse } from '../notify/client.js'
+import type { NotifySubject, NotifyAct } from '../notify/events.js'
+import type { Notifier } from '../notify/stages.js'
+import type { RtmpClientOptions } from '../rtmp/client-session.js'
+import type { PlayInfo } from '../stages.js'
+
+/** What a relay leg needs from the node. */
+export interface RelayContext {
+  readonly log: Logger
+  readonly resolver: HostResolver
+  /** the node's notify client: on_pull, on_push */
+  readonly notify: Notifier
+  /** release the stream from the hub once nothing references it; `by` left last */
+  release(stream: LiveStream, by: NotifySubject): void
+  /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin */
+  readonly connectTimeoutMs: number
+}
+
+/** Where one attempt pulls from or pushes to. */
+export interface RelayTarget {
+  readonly scheme: 'rtmp' | 'http'
+  readonly host: string
+  readonly port: number
+  readonly app: string
+  readonly name: string
+  readonly pargs: string
+  /** tcUrl host (RTMP) or Host header (HTTP) */
+  readonly domain: string
+  readonly referer: string
+  readonly userAgent: string
+}
+
+/** Error codes a remote answers play or publish with that reach the local sessions, and the HTTP status they mean (§2.3, §5.2). */
+export const RELAY_ERROR_STATUS: Readonly<Record<string, number>> = {
+  'NetStream.Publish.BadName': 400,
+  'NetStream.Stream.Forbidden': 403,
+  'NetStream.Play.StreamNotFound': 404,
+  'NetStream.Relay.ServerError': 500,
+}
+
+/** Defaults a leg's connect carries when its session sent none (§2.3): audioCodecs / videoCodecs. */
+const DEFAULT_AUDIO_CODECS = 3575
+const DEFAULT_VIDEO_CODECS = 252
+
+/** The target of a static `pull`/`push` URL: non-empty parameters override the session's fields. */
+export function staticTarget(line: RelayConf, urlIndex: number, info: PlayInfo): RelayTarget {
+  const url = line.urls[urlIndex]
+  return {
+    scheme: url.scheme,
+    host: url.host,
+    port: url.port,
+    app: line.app || info.app,
+    name: line.name || info.name,
+    pargs: line.pargs || info.pargs,
+    domain: line.domain || info.domain,
+    referer: line.referer || info.pageUrl,
+    userAgent: line.userAgent || info.flashVer,
+  }
+}
+
+/**
+ * The target of an on_pull / on_push redirect (§3.4): rtmp:// → RTMP, any other scheme → HTTP;
+ * the first path segment is the app, the rest the name; missing parts and a missing query keep
+ * the session's; the Domain header names the domain. Null when the Location cannot be used.
+ */
+export function locationTarget(location: string, domainHeader: string | null, info: PlayInfo): RelayTarget | null {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?:]+)(?::(\d*))?(\/[^?]*)?(?:\?(.*))?$/s.exec(location)
+  if (m === null) return null
+  const written = m[1]
+  const scheme = written.toLowerCase() === 'rtmp' ? 'rtmp' : 'http'
+  const defaults: Record<string, number> = { rtmp: 1935, http: 80, https: 443 }
+  const port = m[3] !== undefined && m[3] !== '' ? Number(m[3]) : defaults[written] ?? 0
+  if (!(port > 0 && port < 65536)) return null
+  const path = (m[4] ?? '').slice(1)
+  const slash = path.indexOf('/')
+  const app = slash === -1 ? path : path.slice(0, slash)
+  const name = slash === -1 ? '' : path.slice(slash + 1)
+  return {
+    scheme,
+    host: m[2],
+    port,
+    app: app || info.app,
+    name: name || info.name,
+    pargs: m[5] ?? info.pargs,
+    domain: domainHeader ?? info.domain,
+    referer: info.pageUrl,
+    userAgent: info.flashVer,
+  }
+}
+
+/** The RTMP client of one attempt (§2.3 step 3, §5.2 step 2): the session's fields, the target's overrides. */
+export function rtmpClientOptions(
+  action: 'play' | 'publish',
+  t: RelayTarget,
+  address: string,
+  info: PlayInfo,
+  app: AppConf,
+  server: RtmpServerConf,
+  connectTimeoutMs: number,
+): RtmpClientOptions {
+  return {
+    action,
+    host: address,
+    port: t.port,
+    app: info.args === '' ? t.app : `${t.app}?${info.args}`,
+    tcUrl: `rtmp://${t.domain}/${t.app}`,
+    pageUrl: t.referer,
+    swfUrl: info.swfUrl,
+    flashVer: t.userAgent,
+    audioCodecs: info.audioCodecs || DEFAULT_AUDIO_CODECS,
+    videoCodecs: info.videoCodecs || DEFAULT_VIDEO_CODECS,
+    streamName: t.pargs === '' ? t.name : `${t.name}?${t.pargs}`,
+    relayBufferMs: app.relayBufferMs,
+    chunkSize: server.chunkSize,
+    ackWindow: server.ackWindow,
+    maxMessageBytes: server.maxMessageBytes,
+    connectTimeoutMs,
+    readTimeoutMs: server.timeoutMs,
+  }
+}
+
+export abstract class RelayLeg {
+  /** increments per attempt; late callbacks of an old attempt are ignored */
+  protected attempt = 0
+  /** the attempt reached Play.Start / HTTP 200 (pull) or Publish.Start (push) */
+  protected attemptStarted = false
+  /** the attempt carried media: only then is its end a reason to retry at once (docs/compat.md) */
+  private attemptGotMedia = false
+  private urlIndex = 0
+  private backoffMs: number
+  private deadline: NodeJS.Timeout | null = null
+  /** when the current attempt's deadline falls due (ms since the epoch) */
+  private deadlineAt = 0
+  private retry: NodeJS.Timeout | null = null
+  private stopUpdates: (() => void) | null = null
+  /** the attempt whose act=done went out (one per attempt) */
+  private doneSentFor = 0
+  /** the last attempt that ended: closing its client re-enters attemptEnded, which must not count twice */
+  private endedAttempt = 0
+  protected stopped = false
+
+  constructor(
+    protected readonly ctx: RelayContext,
+    protected readonly app: AppConf,
+    protected readonly server: RtmpServerConf,
+    /** 'pull' or 'push': the notify `call` and the log lines' word */
+    protected readonly kind: 'pull' | 'push',
+    /** the on_pull / on_push line asked at each attempt; null for a static line or a fixed target */
+    private readonly notifyConf: NotifyConf | null,
+    /** the leg's notify variables: clientid 0, the session's fields, evaluated once (§3.3, §6.3) */
+    protected readonly subject: NotifySubject,
+    protected readonly logCtx: LogContext,
+  ) {
+    this.backoffMs = app.failedReconnectMs
+  }
+
+  /** how many URLs an attempt can try before backing off (a static line's; else 1) */
+  protected abstract urlCount(): number
+  /** the target of attempt turn `urlIndex` when no notify line names one */
+  protected abstract fixedTarget(urlIndex: number): RelayTarget
+  /** the session the leg copies its fields from (§2.2, §5.2) */
+  protected abstract readonly info: PlayInfo
+  /** connect attempt `id` to `target` (resolved to `address`) */
+  protected abstract open(target: RelayTarget, address: string, id: number): void
+  /** the notify line answered ≥ 400: the sessions it serves are refused */
+  protected abstract refusedByNotify(status: number): void
+  /** the attempt ended: close its client and undo what it did to the stream */
+  protected abstract dropAttempt(): void
+  /** the leg still has a reason to live (pull: a player; push: a publisher) */
+  protected abstract wanted(): boolean
+  /** stop for good: close the client, leave the stream */
+  protected abstract teardown(reason: string): void
+
+  protected begin(): void {
+    const id = ++this.attempt
+    this.attemptStarted = false
+    this.attemptGotMedia = false
+    this.deadlineAt = Date.now() + this.app.relayReconnectMs
+    this.deadline = setTimeout(() => this.onDeadline(id), this.app.relayReconnectMs)
+    if (this.notifyConf !== null) this.ask(this.notifyConf, id)
+    else this.connect(this.fixedTarget(this.urlIndex), id)
+  }
+
+  // ---- on_pull / on_push ---------------------------------------------------------------------
+
+  private notifyRequest(conf: NotifyConf, act: NotifyAct): Promise<NotifyResponse> {
+    return this.ctx.notify.ask(conf, this.kind, act, this.subject)
+  }
+
+  private ask(conf: NotifyConf, id: number): void {
+    const what = `on_${this.kind}`
+    this.ctx.log.info(`${what}: asking ${conf.url}`, this.logCtx)
+    void this.notifyRequest(conf, 'start').then((res) => {
+      if (this.stopped || id !== this.attempt) return
+      if (res.status === -1) {
+        // timeout= equal to relay_reconnect (both 3 s by default): PingOS's deadline wins and the
+        // next ask is immediate (observed §7.2); which timer Node fires first must not decide it
+        this.attemptEnded(id, Date.now() >= this.deadlineAt)
+      } else if (res.status >= 400) {
+        this.sendDone()
+        this.refusedByNotify(res.status)
+        this.stop(`${what} answered ${res.status}`)
+      } else if (res.status === 200) {
+        // "nothing to relay": give up until a new session asks again
+        this.ctx.log.info(`${what}: 200, nothing to ${this.kind}`, this.logCtx)
+        this.sendDone()
+        this.stop(`${what} answered 200`)
+      } else {
+        const target = res.location === null ? null : locationTarget(res.location, res.domain, this.info)
+        // a push speaks RTMP only (§5.2)
+        if (target === null || (this.kind === 'push' && target.scheme !== 'rtmp')) {
+          this.ctx.log.error(`${what}: ${res.status} without a usable Location (${res.location ?? 'none'})`, this.logCtx)
+          this.attemptEnded(id, false)
+          return
+        }
+        this.ctx.log.info(`${what}: ${res.status} → ${res.location}`, this.logCtx)
+        if (conf.stages.update && this.stopUpdates === null) this.stopUpdates = this.ctx.notify.updates(conf, this.kind, this.subject)
+        this.connect(target, id)
+      }
+    })
+  }
+
+  /** act=done after every attempt, fire and forget (§3.5, §5.3) */
+  private sendDone(): void {
+    const conf = this.notifyConf
+    if (conf === null || !conf.stages.done || this.doneSentFor === this.attempt) return
+    this.doneSentFor = this.attempt
+    void this.notifyRequest(conf, 'done')
+  }
+
+  // ---- the remote end ------------------------------------------------------------------------
+
+  private connect(t: RelayTarget, id: number): void {
+    this.ctx.log.info(`${this.kind}: ${t.scheme}://${t.host}:${t.port} app='${t.app}' name='${t.name}' args='${t.pargs}' domain='${t.domain}'`, this.logCtx)
+    this.ctx.resolver.resolve(t.host).then((address) => {
+      if (!this.stopped && id === this.attempt) this.open(t, address, id)
+    }, (err: Error) => {
+      if (this.stopped || id !== this.attempt) return
+      this.ctx.log.error(`${this.kind}: cannot resolve ${t.host}: ${err.message}`, this.logCtx)
+      this.attemptEnded(id, false)
+    })
+  }
+
+  /** The attempt reached Play.Start / HTTP 200 / Publish.Start: no deadline any more. */
+  protected started(id: number): boolean {
+    if (id !== this.attempt || this.stopped) return false
+    this.attemptStarted = true
+    this.clearDeadline()
+    this.ctx.log.info(`${this.kind}: publishing`, this.logCtx)
+    return true
+  }
+
+  /** Media went through the attempt: a failure after it retries at once with the shortest back-off. */
+  protected carriedMedia(): void {
+    if (this.attemptGotMedia) return
+    this.attemptGotMedia = true
+    this.backoffMs = this.app.failedReconnectMs
+  }
+
+  /** The attempt's client closed (the remote's close, an error, our own close). */
+  protected clientClosed(id: number, reason: string): void {
+    if (id !== this.attempt || this.stopped) return
+    this.ctx.log.info(`${this.kind}: closed: ${reason}`, this.logCtx)
+    this.attemptEnded(id, false)
+  }
+
+  private onDeadline(id: number): void {
+    if (id !== this.attempt || this.stopped) return
+    this.deadline = null
+    this.ctx.log.info(`${this.kind}: relay timeout`, this.logCtx)
+    this.attemptEnded(id, true)
+  }
+
+  // ---- retries (§2.5) ------------------------------------------------------------------------
+
+  private attemptEnded(id: number, byDeadline: boolean): void {
+    if (id !== this.attempt || this.stopped || id === this.endedAttempt) return
+    this.endedAttempt = id
+    this.clearDeadline()
+    this.dropAttempt()
+    this.sendDone()
+    // PingOS retries at once after any attempt that reached "publishing"; a remote answering
+    // and then failing would be hammered, so edge asks for media too.
+    const succeeded = this.attemptGotMedia
+    if (this.stopped || !this.wanted()) {
+      this.stop(this.kind === 'pull' ? 'no players left' : 'no publisher left')
+      return
+    }
+    const urls = this.notifyConf === null ? this.urlCount() : 1
+    if (succeeded) {
+      this.urlIndex = 0
+      this.backoffMs = this.app.failedReconnectMs
+      this.begin()
+    } else if (this.urlIndex + 1 < urls) {
+      this.urlIndex++
+      this.begin()
+    } else {
+      this.urlIndex = 0
+      const wait = byDeadline ? 0 : this.backoffMs
+      this.backoffMs = Math.min(this.backoffMs * 2, this.app.relayReconnectMs)
+      if (wait === 0) {
+        this.begin()
+        return
+      }
+      this.ctx.log.info(`${this.kind}: retry in ${wait} ms`, this.logCtx)
+      this.retry = setTimeout(() => {
+        this.retry = null
+        if (!this.stopped) this.begin()
+      }, wait)
+    }
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== null) clearTimeout(this.deadline)
+    this.deadline = null
+  }
+
+  /** Stop for good: nothing left to relay for, the notify line said no, or the stream ended. */
+  stop(reason: string): void {
+    if (this.stopped) return
+    this.stopped = true
+    const inFlight = this.retry === null
+    this.clearDeadline()
+    if (this.retry !== null) clearTimeout(this.retry)
+    this.stopUpdates?.()
+    this.retry = null
+    this.stopUpdates = null
+    this.teardown(reason)
+    this.ctx.log.info(`${this.kind}: stopped: ${reason}`, this.logCtx)
+    // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
+    if (inFlight) this.sendDone()
+  }
+}

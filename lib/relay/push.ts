@@ -1,0 +1,203 @@
+// Push relays (PingOS ngx_live_relay_simple push, ngx_rtmp_notify on_push; pingos-behaviour.md §5,
+// observed §14). A push leg is a player whose sink is a remote server (DESIGN.md).
+//
+//   the first publisher of a stream joins (after on_publish)
+//        │  one leg per `on_push` line, then one per `push` line, all at once
+//        ▼  attempt (deadline relay_reconnect from its start)
+//   on_push? ── GET call=push&act=start ──► 3xx Location → target   200 → no push for this line
+//        │                                  ≥ 400 → publishers refused   no answer → next attempt
+//        ▼
+//   RtmpClientSession: connect, createStream, publish(name, "live")
+//        │ Publish.Start → the leg joins the stream as a player: StreamBegin, metadata, headers,
+//        │ the cached GOP, then live frames (the same chunk Buffers every RTMP player gets)
+//        │ an error status from the target → the local publishers get it and are disconnected
+//        ▼
+//   attempt ends (target closed, error, deadline, too slow) while a publisher remains → next
+//   attempt, with the pull's back-off (§2.5); the last publisher leaves → every leg stops at once
+import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
+import type { Frame, OutputFormat } from '../live/frame.js'
+import type { LiveStream, Player, Sink } from '../live/stream.js'
+import { MSG_DATA_AMF0 } from '../media/message.js'
+import { NotifySubject } from '../notify/events.js'
+import { RtmpClientSession } from '../rtmp/client-session.js'
+import { forbidden, type PlayFailure, type PlayInfo, type Stage, type StageRequest } from '../stages.js'
+import { RELAY_ERROR_STATUS, RelayLeg, rtmpClientOptions, staticTarget, type RelayContext, type RelayTarget } from './leg.js'
+
+/** Where a leg's attempts go: a `push` line, an `on_push` line, or a target named once (on_meta). */
+export type PushSource =
+  | { readonly kind: 'line', readonly line: RelayConf }
+  | { readonly kind: 'notify', readonly conf: NotifyConf }
+  | { readonly kind: 'target', readonly target: RelayTarget }
+
+/**
+ * relay.push (§5.1): the first publisher of a stream starts one leg per `on_push` line and one
+ * per `push` line. A later publisher of the same stream (pubpri), and a stream whose first
+ * publisher is a pull leg, start none (observed §14.3: a pulled stream is not pushed).
+ */
+export function pushStage(ctx: () => RelayContext): Stage<StageRequest<LiveStream>> {
+  return (req) => {
+    const stream = req.stream as LiveStream
+    if (req.publisher === null || stream.publisherCount !== 1) return null
+    for (const conf of req.app.notify.push) startPush(ctx(), stream, req.app, req.server, req.info, { kind: 'notify', conf })
+    for (const line of req.app.pushes) startPush(ctx(), stream, req.app, req.server, req.info, { kind: 'line', line })
+    return null
+  }
+}
+
+/** One push leg of `stream`, copying the publisher's fields `info`; it lives while the stream has a publisher. */
+export function startPush(ctx: RelayContext, stream: LiveStream, app: AppConf, server: RtmpServerConf, info: PlayInfo, source: PushSource): void {
+  new PushLeg(ctx, stream, app, server, info, source).start()
+}
+
+class PushLeg extends RelayLeg implements Sink {
+  readonly format: OutputFormat = 'rtmp'
+  private client: RtmpClientSession | null = null
+  /** in the stream's fan-out once the target accepted the publish */
+  private player: Player | null = null
+  private unlisten: (() => void) | null = null
+  /** timestamps on this connection never go back: the last one sent, and the shift applied */
+  private lastTs = -1
+  private shift = 0
+  /** the stream's publisher changed: the next audio or video frame sets the shift */
+  private rebase = false
+
+  constructor(
+    ctx: RelayContext,
+    private readonly stream: LiveStream,
+    app: AppConf,
+    server: RtmpServerConf,
+    /** the publisher's fields, copied (§5.2) */
+    protected readonly info: PlayInfo,
+    private readonly source: PushSource,
+  ) {
+    const logCtx = { session: 0, app: info.app, name: info.name }
+    const conf = source.kind === 'notify' ? source.conf : null
+    const subject = new NotifySubject(info, { clientId: 0, groupId: conf?.groupId ?? null, leg: true, logCtx })
+    super(ctx, app, server, 'push', conf, subject, logCtx)
+  }
+
+  start(): void {
+    this.unlisten = this.stream.on('publishersEmpty', () => this.stop('publisher left'))
+    this.begin()
+  }
+
+  protected urlCount(): number {
+    return this.source.kind === 'line' ? this.source.line.urls.length : 1
+  }
+
+  /** (an on_push leg's targets come from its answers: the base never asks it for one) */
+  protected fixedTarget(urlIndex: number): RelayTarget {
+    const s = this.source
+    if (s.kind === 'line') return staticTarget(s.line, urlIndex, this.info)
+    if (s.kind === 'target') return s.target
+    throw new Error('an on_push leg has no fixed target')
+  }
+
+  protected open(t: RelayTarget, address: string, id: number): void {
+    const client = new RtmpClientSession(rtmpClientOptions('publish', t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
+      onStarted: () => {
+        if (this.started(id)) this.join()
+      },
+      onMedia: () => {},
+      onStatus: (s) => {
+        if (id !== this.attempt || s.level !== 'error') return
+        const httpStatus = RELAY_ERROR_STATUS[s.code]
+        if (httpStatus === undefined) return
+        // §5.2 step 6: the target refuses the stream: so are the local publishers (scenario 35)
+        this.ctx.log.info(`push: target answered ${s.code} "${s.description}"`, this.logCtx)
+        this.stream.refusePublishers({ ...s, httpStatus })
+      },
+      onClose: (reason) => this.clientClosed(id, reason),
+    })
+    this.client = client
+    client.start()
+  }
+
+  /** Publish.Start: from now on the leg is fed like a player (§5.1), cached burst first. */
+  private join(): void {
+    if (this.stream.isEnded) return
+    this.lastTs = -1
+    this.shift = 0
+    this.rebase = false
+    this.player = this.stream.addPlayer(this)
+    this.stream.startPlayer(this.player)
+  }
+
+  protected refusedByNotify(): void {
+    this.stream.refusePublishers(forbidden(403))
+  }
+
+  protected wanted(): boolean {
+    return this.stream.hasPublisher && !this.stream.isEnded
+  }
+
+  protected dropAttempt(): void {
+    this.leave()
+    const client = this.client
+    this.client = null
+    client?.close('attempt ended')
+  }
+
+  protected teardown(reason: string): void {
+    this.unlisten?.()
+    this.unlisten = null
+    this.leave()
+    const client = this.client
+    this.client = null
+    client?.close(reason)
+  }
+
+  private leave(): void {
+    if (this.player !== null) this.stream.removePlayer(this.player)
+    this.player = null
+  }
+
+  // ---- the stream's sink ---------------------------------------------------------------------
+
+  get queuedBytes(): number {
+    return this.client?.queuedBytes ?? 0
+  }
+
+  writeFrame(frame: Frame): void {
+    const client = this.client
+    if (client === null) return
+    if (frame.msg.typeId === MSG_DATA_AMF0) {
+      client.send(frame.rtmp)
+      return
+    }
+    this.carriedMedia()
+    let ts = frame.timestamp + this.shift
+    if (this.rebase) {
+      // a new publisher's clock: continue where the last one stopped
+      this.rebase = false
+      if (ts < this.lastTs) {
+        this.shift += this.lastTs - ts
+        ts = this.lastTs
+      }
+    }
+    if (ts > this.lastTs) this.lastTs = ts
+    if (this.shift === 0) {
+      client.send(frame.rtmp)
+      return
+    }
+    client.sendMessage({ typeId: frame.msg.typeId, timestamp: ts, payload: frame.msg.payload })
+  }
+
+  streamBegin(): void {
+    this.client?.sendStreamBegin()
+  }
+
+  /** The stream's publisher stopped or changed: the target keeps its publish; timestamps go on. */
+  streamEof(): void {
+    this.rebase = true
+  }
+
+  /** The stream gives up on the leg (the target does not keep up): the attempt ends, the next one follows. */
+  close(reason: string): void {
+    this.clientClosed(this.attempt, reason)
+  }
+
+  fail(failure: PlayFailure): void {
+    this.close(`${failure.code} "${failure.description}"`)
+  }
+}
