@@ -20,8 +20,9 @@ import type { LiveStream } from '../live/stream.js'
 import type { NotifyResponse } from '../notify/client.js'
 import type { NotifySubject, NotifyAct } from '../notify/events.js'
 import type { Notifier } from '../notify/stages.js'
-import type { RtmpClientOptions } from '../rtmp/client-session.js'
-import type { PlayInfo } from '../stages.js'
+import type { MediaMessage } from '../media/message.js'
+import { RtmpClientSession, type RtmpClientOptions } from '../rtmp/client-session.js'
+import type { PlayFailure, PlayInfo } from '../stages.js'
 
 /** What a relay leg needs from the node. */
 export interface RelayContext {
@@ -50,7 +51,7 @@ export interface RelayTarget {
 }
 
 /** Error codes a remote answers play or publish with that reach the local sessions, and the HTTP status they mean (§2.3, §5.2). */
-export const RELAY_ERROR_STATUS: Readonly<Record<string, number>> = {
+const RELAY_ERROR_STATUS: Readonly<Record<string, number>> = {
   'NetStream.Publish.BadName': 400,
   'NetStream.Stream.Forbidden': 403,
   'NetStream.Play.StreamNotFound': 404,
@@ -108,7 +109,7 @@ export function locationTarget(location: string, domainHeader: string | null, in
 }
 
 /** The RTMP client of one attempt (§2.3 step 3, §5.2 step 2): the session's fields, the target's overrides. */
-export function rtmpClientOptions(
+function rtmpClientOptions(
   action: 'play' | 'publish',
   t: RelayTarget,
   address: string,
@@ -138,25 +139,36 @@ export function rtmpClientOptions(
   }
 }
 
+/** Where a leg is. One timer serves the state: the attempt's deadline, or the back-off wait. */
+export enum LegState {
+  /** constructed, begin() not called */
+  IDLE = 'idle',
+  /** on_pull / on_push start asked, no answer yet (deadline armed) */
+  ASKING = 'asking',
+  /** resolving and connecting, until Play.Start / HTTP 200 / Publish.Start (deadline armed) */
+  CONNECTING = 'connecting',
+  /** relaying media (no timer: the client bounds its own reads) */
+  RELAYING = 'relaying',
+  /** between attempts (back-off timer armed, or none while the next one starts) */
+  WAITING = 'waiting',
+  STOPPED = 'stopped',
+}
+
 export abstract class RelayLeg {
   /** increments per attempt; late callbacks of an old attempt are ignored */
   protected attempt = 0
-  /** the attempt reached Play.Start / HTTP 200 (pull) or Publish.Start (push) */
-  protected attemptStarted = false
+  protected state = LegState.IDLE
   /** the attempt carried media: only then is its end a reason to retry at once (docs/compat.md) */
   private attemptGotMedia = false
   private urlIndex = 0
   private backoffMs: number
-  private deadline: NodeJS.Timeout | null = null
+  /** the one timer: the attempt's deadline (ASKING, CONNECTING) or the back-off wait (WAITING) */
+  private timer: NodeJS.Timeout | null = null
   /** when the current attempt's deadline falls due (ms since the epoch) */
   private deadlineAt = 0
-  private retry: NodeJS.Timeout | null = null
   private stopUpdates: (() => void) | null = null
   /** the attempt whose act=done went out (one per attempt) */
   private doneSentFor = 0
-  /** the last attempt that ended: closing its client re-enters attemptEnded, which must not count twice */
-  private endedAttempt = 0
-  protected stopped = false
 
   constructor(
     protected readonly ctx: RelayContext,
@@ -183,21 +195,51 @@ export abstract class RelayLeg {
   protected abstract open(target: RelayTarget, address: string, id: number): void
   /** the notify line answered ≥ 400: the sessions it serves are refused */
   protected abstract refusedByNotify(status: number): void
-  /** the attempt ended: close its client and undo what it did to the stream */
-  protected abstract dropAttempt(): void
+  /** the remote answered play / publish with an error status of RELAY_ERROR_STATUS (§2.3 step 7, §5.2 step 6) */
+  protected abstract refusedByRemote(failure: PlayFailure): void
+  /** the attempt started relaying (a push leg joins the stream's players here) */
+  protected relaying(): void {}
+  /** the attempt ended: close its client and undo what it did to the stream (`relayed`: it had started) */
+  protected abstract dropAttempt(relayed: boolean): void
   /** the leg still has a reason to live (pull: a player; push: a publisher) */
   protected abstract wanted(): boolean
   /** stop for good: close the client, leave the stream */
   protected abstract teardown(reason: string): void
 
+  get stopped(): boolean {
+    return this.state === LegState.STOPPED
+  }
+
+  /** `id` is the attempt in progress (asking, connecting or relaying) */
+  private current(id: number): boolean {
+    return id === this.attempt && (this.state === LegState.ASKING || this.state === LegState.CONNECTING || this.state === LegState.RELAYING)
+  }
+
+  private arm(ms: number, fn: () => void): void {
+    this.disarm()
+    this.timer = setTimeout(() => {
+      this.timer = null
+      fn()
+    }, ms)
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
   protected begin(): void {
     const id = ++this.attempt
-    this.attemptStarted = false
     this.attemptGotMedia = false
     this.deadlineAt = Date.now() + this.app.relayReconnectMs
-    this.deadline = setTimeout(() => this.onDeadline(id), this.app.relayReconnectMs)
-    if (this.notifyConf !== null) this.ask(this.notifyConf, id)
-    else this.connect(this.fixedTarget(this.urlIndex), id)
+    this.arm(this.app.relayReconnectMs, () => this.onDeadline(id))
+    if (this.notifyConf !== null) {
+      this.state = LegState.ASKING
+      this.ask(this.notifyConf, id)
+    } else {
+      this.state = LegState.CONNECTING
+      this.connect(this.fixedTarget(this.urlIndex), id)
+    }
   }
 
   // ---- on_pull / on_push ---------------------------------------------------------------------
@@ -210,7 +252,7 @@ export abstract class RelayLeg {
     const what = `on_${this.kind}`
     this.ctx.log.info(`${what}: asking ${conf.url}`, this.logCtx)
     void this.notifyRequest(conf, 'start').then((res) => {
-      if (this.stopped || id !== this.attempt) return
+      if (!this.current(id)) return
       if (res.status === -1) {
         // timeout= equal to relay_reconnect (both 3 s by default): PingOS's deadline wins and the
         // next ask is immediate (observed §7.2); which timer Node fires first must not decide it
@@ -234,6 +276,7 @@ export abstract class RelayLeg {
         }
         this.ctx.log.info(`${what}: ${res.status} → ${res.location}`, this.logCtx)
         if (conf.stages.update && this.stopUpdates === null) this.stopUpdates = this.ctx.notify.updates(conf, this.kind, this.subject)
+        this.state = LegState.CONNECTING
         this.connect(target, id)
       }
     })
@@ -252,21 +295,38 @@ export abstract class RelayLeg {
   private connect(t: RelayTarget, id: number): void {
     this.ctx.log.info(`${this.kind}: ${t.scheme}://${t.host}:${t.port} app='${t.app}' name='${t.name}' args='${t.pargs}' domain='${t.domain}'`, this.logCtx)
     this.ctx.resolver.resolve(t.host).then((address) => {
-      if (!this.stopped && id === this.attempt) this.open(t, address, id)
+      if (this.current(id)) this.open(t, address, id)
     }, (err: Error) => {
-      if (this.stopped || id !== this.attempt) return
+      if (!this.current(id)) return
       this.ctx.log.error(`${this.kind}: cannot resolve ${t.host}: ${err.message}`, this.logCtx)
       this.attemptEnded(id, false)
     })
   }
 
   /** The attempt reached Play.Start / HTTP 200 / Publish.Start: no deadline any more. */
-  protected started(id: number): boolean {
-    if (id !== this.attempt || this.stopped) return false
-    this.attemptStarted = true
-    this.clearDeadline()
+  protected started(id: number): void {
+    if (!this.current(id) || this.state === LegState.RELAYING) return
+    this.state = LegState.RELAYING
+    this.disarm()
     this.ctx.log.info(`${this.kind}: publishing`, this.logCtx)
-    return true
+    this.relaying()
+  }
+
+  /** The RTMP client of attempt `id`: it plays from an origin (pull) or publishes to a target (push). */
+  protected rtmpClient(t: RelayTarget, address: string, id: number, onMedia: (msg: MediaMessage) => void): RtmpClientSession {
+    const action = this.kind === 'pull' ? 'play' : 'publish'
+    return new RtmpClientSession(rtmpClientOptions(action, t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
+      onStarted: () => this.started(id),
+      onMedia,
+      onStatus: (s) => {
+        if (id !== this.attempt || s.level !== 'error') return
+        const httpStatus = RELAY_ERROR_STATUS[s.code]
+        if (httpStatus === undefined) return
+        this.ctx.log.info(`${this.kind}: ${this.kind === 'pull' ? 'origin' : 'target'} answered ${s.code} "${s.description}"`, this.logCtx)
+        this.refusedByRemote({ ...s, httpStatus })
+      },
+      onClose: (reason) => this.clientClosed(id, reason),
+    })
   }
 
   /** Media went through the attempt: a failure after it retries at once with the shortest back-off. */
@@ -278,14 +338,13 @@ export abstract class RelayLeg {
 
   /** The attempt's client closed (the remote's close, an error, our own close). */
   protected clientClosed(id: number, reason: string): void {
-    if (id !== this.attempt || this.stopped) return
+    if (!this.current(id)) return
     this.ctx.log.info(`${this.kind}: closed: ${reason}`, this.logCtx)
     this.attemptEnded(id, false)
   }
 
   private onDeadline(id: number): void {
-    if (id !== this.attempt || this.stopped) return
-    this.deadline = null
+    if (!this.current(id)) return
     this.ctx.log.info(`${this.kind}: relay timeout`, this.logCtx)
     this.attemptEnded(id, true)
   }
@@ -293,10 +352,12 @@ export abstract class RelayLeg {
   // ---- retries (§2.5) ------------------------------------------------------------------------
 
   private attemptEnded(id: number, byDeadline: boolean): void {
-    if (id !== this.attempt || this.stopped || id === this.endedAttempt) return
-    this.endedAttempt = id
-    this.clearDeadline()
-    this.dropAttempt()
+    if (!this.current(id)) return
+    const relayed = this.state === LegState.RELAYING
+    // WAITING first: closing the client re-enters here, and must find the attempt over
+    this.state = LegState.WAITING
+    this.disarm()
+    this.dropAttempt(relayed)
     this.sendDone()
     // PingOS retries at once after any attempt that reached "publishing"; a remote answering
     // and then failing would be hammered, so edge asks for media too.
@@ -322,31 +383,21 @@ export abstract class RelayLeg {
         return
       }
       this.ctx.log.info(`${this.kind}: retry in ${wait} ms`, this.logCtx)
-      this.retry = setTimeout(() => {
-        this.retry = null
-        if (!this.stopped) this.begin()
-      }, wait)
+      this.arm(wait, () => this.begin())
     }
-  }
-
-  private clearDeadline(): void {
-    if (this.deadline !== null) clearTimeout(this.deadline)
-    this.deadline = null
   }
 
   /** Stop for good: nothing left to relay for, the notify line said no, or the stream ended. */
   stop(reason: string): void {
     if (this.stopped) return
-    this.stopped = true
-    const inFlight = this.retry === null
-    this.clearDeadline()
-    if (this.retry !== null) clearTimeout(this.retry)
+    // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
+    const inFlight = this.state !== LegState.WAITING
+    this.state = LegState.STOPPED
+    this.disarm()
     this.stopUpdates?.()
-    this.retry = null
     this.stopUpdates = null
     this.teardown(reason)
     this.ctx.log.info(`${this.kind}: stopped: ${reason}`, this.logCtx)
-    // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
     if (inFlight) this.sendDone()
   }
 }

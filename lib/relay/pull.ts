@@ -25,9 +25,9 @@ import { FlvClient } from '../flv/client.js'
 import type { LiveStream, PublisherHandle } from '../live/stream.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { NotifySubject } from '../notify/events.js'
-import { RtmpClientSession } from '../rtmp/client-session.js'
+import type { RtmpClientSession } from '../rtmp/client-session.js'
 import type { PlayFailure, PlayInfo, Stage, StageRequest } from '../stages.js'
-import { RELAY_ERROR_STATUS, RelayLeg, rtmpClientOptions, staticTarget, type RelayContext, type RelayTarget } from './leg.js'
+import { RelayLeg, staticTarget, type RelayContext, type RelayTarget } from './leg.js'
 
 /** A non-200 HTTP origin answer as players see it (§2.3). */
 export function httpOriginFailure(status: number): PlayFailure {
@@ -92,7 +92,7 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
   }
 
   protected open(t: RelayTarget, address: string, id: number): void {
-    this.client = t.scheme === 'rtmp' ? this.rtmpClient(t, address, id) : this.flvClient(t, address, id)
+    this.client = t.scheme === 'rtmp' ? this.rtmpClient(t, address, id, (msg) => this.media(id, msg)) : this.flvClient(t, address, id)
     this.client.start()
   }
 
@@ -100,23 +100,12 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
     this.stream.failPlayers(NOTIFY_REFUSED)
   }
 
-  protected wanted(): boolean {
-    return this.stream.hasPlayers
+  protected refusedByRemote(failure: PlayFailure): void {
+    this.stream.failPlayers(failure)
   }
 
-  private rtmpClient(t: RelayTarget, address: string, id: number): RtmpClientSession {
-    return new RtmpClientSession(rtmpClientOptions('play', t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
-      onStarted: () => this.started(id),
-      onMedia: (msg) => this.media(id, msg),
-      onStatus: (s) => {
-        if (id !== this.attempt || s.level !== 'error') return
-        const httpStatus = RELAY_ERROR_STATUS[s.code]
-        if (httpStatus === undefined) return
-        this.ctx.log.info(`pull: origin answered ${s.code} "${s.description}"`, this.logCtx)
-        this.stream.failPlayers({ ...s, httpStatus })
-      },
-      onClose: (reason) => this.clientClosed(id, reason),
-    })
+  protected wanted(): boolean {
+    return this.stream.hasPlayers
   }
 
   private flvClient(t: RelayTarget, address: string, id: number): FlvClient {
@@ -155,11 +144,11 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
     }
   }
 
-  protected dropAttempt(): void {
+  protected dropAttempt(relayed: boolean): void {
     const client = this.client
     this.client = null
     client?.close('attempt ended')
-    if (this.attemptStarted) this.stream.endMedia(this)
+    if (relayed) this.stream.endMedia(this)
   }
 
   /** The stream ends under the leg (its application is gone after a reload). */

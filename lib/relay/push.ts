@@ -19,9 +19,9 @@ import type { Frame, OutputFormat } from '../live/frame.js'
 import type { LiveStream, Player, Sink } from '../live/stream.js'
 import { MSG_DATA_AMF0 } from '../media/message.js'
 import { NotifySubject } from '../notify/events.js'
-import { RtmpClientSession } from '../rtmp/client-session.js'
+import type { RtmpClientSession } from '../rtmp/client-session.js'
 import { forbidden, type PlayFailure, type PlayInfo, type Stage, type StageRequest } from '../stages.js'
-import { RELAY_ERROR_STATUS, RelayLeg, rtmpClientOptions, staticTarget, type RelayContext, type RelayTarget } from './leg.js'
+import { RelayLeg, staticTarget, type RelayContext, type RelayTarget } from './leg.js'
 
 /** Where a leg's attempts go: a `push` line, an `on_push` line, or a target named once (on_meta). */
 export type PushSource =
@@ -94,27 +94,12 @@ class PushLeg extends RelayLeg implements Sink {
   }
 
   protected open(t: RelayTarget, address: string, id: number): void {
-    const client = new RtmpClientSession(rtmpClientOptions('publish', t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs), {
-      onStarted: () => {
-        if (this.started(id)) this.join()
-      },
-      onMedia: () => {},
-      onStatus: (s) => {
-        if (id !== this.attempt || s.level !== 'error') return
-        const httpStatus = RELAY_ERROR_STATUS[s.code]
-        if (httpStatus === undefined) return
-        // §5.2 step 6: the target refuses the stream: so are the local publishers (scenario 35)
-        this.ctx.log.info(`push: target answered ${s.code} "${s.description}"`, this.logCtx)
-        this.stream.refusePublishers({ ...s, httpStatus })
-      },
-      onClose: (reason) => this.clientClosed(id, reason),
-    })
-    this.client = client
-    client.start()
+    this.client = this.rtmpClient(t, address, id, () => {})
+    this.client.start()
   }
 
   /** Publish.Start: from now on the leg is fed like a player (§5.1), cached burst first. */
-  private join(): void {
+  protected relaying(): void {
     if (this.stream.isEnded) return
     this.lastTs = -1
     this.shift = 0
@@ -125,6 +110,11 @@ class PushLeg extends RelayLeg implements Sink {
 
   protected refusedByNotify(): void {
     this.stream.refusePublishers(forbidden(403))
+  }
+
+  /** §5.2 step 6: the target refuses the stream: so are the local publishers (scenario 35). */
+  protected refusedByRemote(failure: PlayFailure): void {
+    this.stream.refusePublishers(failure)
   }
 
   protected wanted(): boolean {
