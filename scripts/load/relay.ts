@@ -148,26 +148,39 @@ async function measureRelay(player: string, n: number, media: { file: string, bi
 const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '—')
 const valid = (r: RelayRun | undefined): r is RelayRun => r !== undefined && r.error === undefined && Number.isFinite(r.cpuPerSecond)
 
-/** One row per N: medians over the repeats, ratios and increments against the same repeat's N = 0. */
+/** The same repeat's runs at N = `a` and N = `b`, where both counted. */
+function paired(runs: RelayRun[][], a: number, b: number): Array<{ base: number, cpu: number }> {
+  return runs.map((rep) => [rep[a], rep[b]] as const).filter(([x, y]) => valid(x) && valid(y))
+    .map(([x, y]) => ({ base: x.cpuPerSecond, cpu: y.cpuPerSecond }))
+}
+
+/**
+ * One row per N: medians over the repeats, ratios and increments against the same repeat's
+ * N = 0, and (when N = 1 was run) what each target after the first adds: the first leg also
+ * pays the stream's RTMP encoding, which every further leg shares.
+ */
 function table(counts: number[], runs: RelayRun[][], o: RelayOptions): string {
+  const one = counts.indexOf(1)
   const out = [
-    '| push targets (N) | valid runs | edge CPU (s per s of stream) | vs N = 0 | per target (CPU s per s) | per target vs N = 0 | targets\' lowest delivery |',
-    '|---|---|---|---|---|---|---|',
+    '| push targets (N) | valid runs | edge CPU (s per s of stream) | each run | vs N = 0 | per target (CPU s per s) | per target vs N = 0 | ' +
+    'each target after the first (CPU s per s) | targets\' lowest delivery |',
+    '|---|---|---|---|---|---|---|---|---|',
   ]
   for (const [i, n] of counts.entries()) {
-    const mine = runs.map((rep) => rep[i])
-    const ok = mine.filter(valid)
-    const pairs = runs.map((rep) => [rep[0], rep[i]] as const).filter(([b, r]) => valid(b) && valid(r))
-      .map(([b, r]) => ({ base: b.cpuPerSecond, cpu: r.cpuPerSecond }))
+    const ok = runs.map((rep) => rep[i]).filter(valid)
+    const pairs = paired(runs, 0, i)
+    const after = one === -1 || n < 2 ? NaN : median(paired(runs, one, i).map((p) => (p.cpu - p.base) / (n - 1)))
     const cpu = median(ok.map((r) => r.cpuPerSecond))
     const ratio = median(pairs.map((p) => p.cpu / p.base))
     const inc = median(pairs.map((p) => (p.cpu - p.base) / n))
     const incRatio = median(pairs.map((p) => (p.cpu - p.base) / n / p.base))
     const lowest = Math.min(...ok.map((r) => r.minDelivery))
+    const each = runs.map((rep) => (valid(rep[i]) ? fmt(rep[i].cpuPerSecond, 4) : '✗')).join(' / ')
     out.push(n === 0
-      ? `| 0 (baseline) | ${ok.length}/${o.repeat} | ${fmt(cpu, 4)} | baseline | — | — | — |`
-      : `| ${n} | ${ok.length}/${o.repeat} | ${fmt(cpu, 4)} | ${fmt(ratio, 2)}${Number.isFinite(ratio) ? '×' : ''} | ${inc >= 0 ? '+' : ''}${fmt(inc, 4)} | ` +
-        `${incRatio >= 0 ? '+' : ''}${fmt(incRatio, 2)}${Number.isFinite(incRatio) ? '×' : ''} | ${ok.length === 0 ? '—' : `${fmt(lowest * 100, 1)} %`} |`)
+      ? `| 0 (baseline) | ${ok.length}/${o.repeat} | ${fmt(cpu, 4)} | ${each} | baseline | — | — | — | — |`
+      : `| ${n} | ${ok.length}/${o.repeat} | ${fmt(cpu, 4)} | ${each} | ${fmt(ratio, 2)}${Number.isFinite(ratio) ? '×' : ''} | ${inc >= 0 ? '+' : ''}${fmt(inc, 4)} | ` +
+        `${incRatio >= 0 ? '+' : ''}${fmt(incRatio, 2)}${Number.isFinite(incRatio) ? '×' : ''} | ` +
+        `${after >= 0 ? '+' : ''}${fmt(after, 4)} | ${ok.length === 0 ? '—' : `${fmt(lowest * 100, 1)} %`} |`)
   }
   const errors = runs.flatMap((rep, r) => rep.filter((x) => x.error !== undefined).map((x) => `- N = ${x.pushes}, repeat ${r + 1}: ${x.error}`))
   if (errors.length > 0) out.push('', 'Runs left out:', '', ...errors)
@@ -192,8 +205,9 @@ export async function runRelay(o: RelayOptions): Promise<void> {
     `has N \`push\` lines, each to its own ${o.target === 'nginx' ? 'nginx-rtmp' : 'edge'} target on CPU ${CLIENT_CPU}; N = 0 (no push line) is the ` +
     `baseline. Edge CPU (user+sys) over a ${o.windowSeconds} s window once one player per target has settled (${o.settleSeconds} s); ` +
     `a run counts only when every target's player got ≥ ${MIN_DELIVERY * 100} % of the bitrate. "vs N = 0" is edge CPU / the same repeat's ` +
-    `baseline; "per target" is (CPU at N − baseline) / N, in CPU s per s and as a multiple of the baseline. Medians of ${o.repeat} ` +
-    'interleaved repeat(s).',
+    `baseline; "per target" is (CPU at N − baseline) / N, in CPU s per s and as a multiple of the baseline; "each target after the first" ` +
+    `is (CPU at N − CPU at N = 1) / (N − 1), same repeat. Medians of ${o.repeat} ` +
+    'interleaved repeat(s); "each run" lists them in order (✗: left out).',
     '',
   ].join('\n')
   console.log(header)
