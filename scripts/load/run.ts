@@ -16,38 +16,28 @@
 //   npm run bench:load -- [--steps 250,500,1000,2000,3000] [--repeat 3] [--window 10] [--rate 500]
 //                         [--settle 4] [--kbps 2000] [--servers edge,edge-pull,nginx,nms] [--out docs/bench]
 //                         [--merge-time <ms>: edge's merge_time, default its own 40]
+//
+// `--case relay` runs the push relay case instead (scripts/load/relay.ts: edge CPU with N push
+// targets against no push, same run; writes relay.md):
+//
+//   npm run bench:load -- --case relay [--pushes 1,4,8] [--repeat 3] [--window 20] [--settle 4]
+//                         [--target edge|nginx] [--kbps 2000] [--out docs/bench] [--merge-time <ms>]
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { freePort } from '../../test/helpers/node.js'
-import { cacheDir, ensureMedia, mediaBitrate, root } from './media.js'
+import { cleanup, CLIENT_CPU, makeTempDir, median, removeTempDir, SERVER_CPU, sleep, spawnPinned, spawnPublisher, stop } from './children.js'
+import { ensureMedia, mediaBitrate, root } from './media.js'
+import { ensurePlayer, runPlayers, type PlayersRun } from './players.js'
 import { renderPlot, type Series } from './plot.js'
-import { cpuSeconds, rssBytes, waitForPort } from './proc.js'
+import { rssBytes, waitForPort } from './proc.js'
+import { runRelay } from './relay.js'
+import { nginxMissing, startEdge as startEdgeIn, startNginx } from './servers.js'
 
-const edgeBin = join(root, 'bin', 'edge.js')
-const playerSource = join(root, 'scripts', 'load', 'player.c')
 const nmsBin = join(root, 'node_modules', 'node-media-server', 'bin', 'app.js')
-const NGINX = '/usr/sbin/nginx'
-const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
-const SERVER_CPU = '0'
-const CLIENT_CPU = '1'
 /** the player process counts as the bottleneck above this fraction of its core */
 const PLAYER_CPU_LIMIT = 0.8
-
-/** What scripts/load/player.c prints at the end of its window (one JSON line). */
-interface PlayersReport {
-  protocol: string
-  count: number
-  connected: number
-  windowSeconds: number
-  /** the player process's own CPU over the window, fraction of one core */
-  selfCpu: number
-  players: Array<{ ttfb: number, ttff: number, bytes: number, lastTs: number, error: string }>
-}
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -66,64 +56,17 @@ const mediaKbps = Number(option('kbps', '2000'))
 const outDir = resolve(option('out', join(root, 'docs', 'bench')))
 /** edge's merge_time for this run (its default, 40 ms, when not given) */
 const mergeTime = option('merge-time', '')
-
-// ---- process bookkeeping: everything started is killed by PID -------------------------------------
-
-const live = new Set<ChildProcess>()
-const tempDirs = new Set<string>()
-
-function track(child: ChildProcess): ChildProcess {
-  live.add(child)
-  child.on('exit', () => live.delete(child))
-  child.on('error', () => live.delete(child))
-  return child
-}
-
-function killAll(): void {
-  for (const c of live) {
-    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-      try { process.kill(c.pid, 'SIGKILL') } catch { /* already gone */ }
-    }
-  }
-  live.clear()
-}
-
-function cleanup(): void {
-  killAll()
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
-  tempDirs.clear()
-}
-
-process.on('exit', cleanup)
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => { cleanup(); process.exit(130) })
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  process.kill(child.pid, 'SIGKILL')
-  await exited
-}
+/** players (the tables above) or relay (scripts/load/relay.ts) */
+const loadCase = option('case', 'players')
+/** this run's command line, for the reports */
+const command = ['npm run bench:load', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ')
 
 // ---- helpers --------------------------------------------------------------------------------------
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]
-}
-
-/** Compiles scripts/load/player.c when the binary is missing or older than the source. */
-function ensurePlayer(): string {
-  const bin = join(cacheDir, 'player')
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(playerSource).mtimeMs) return bin
-  mkdirSync(cacheDir, { recursive: true })
-  const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-o', bin, playerSource], { stdio: ['ignore', 'inherit', 'inherit'] })
-  if (r.status !== 0) throw new Error(`cc could not build ${playerSource} (exit ${r.status}); install gcc`)
-  return bin
 }
 
 // ---- servers ----------------------------------------------------------------------------------------
@@ -149,54 +92,9 @@ interface ServerDef {
   path(protocol: 'rtmp' | 'flv'): string
 }
 
-function logFd(dir: string, name: string): number {
-  return openSync(join(dir, `${name}.log`), 'a')
-}
-
-function spawnPinned(cpu: string, cmd: string, args: string[], dir: string, name: string, cwd = dir): ChildProcess {
-  const fd = logFd(dir, name)
-  const child = track(spawn('taskset', ['-c', cpu, cmd, ...args], { cwd, stdio: ['ignore', fd, fd] }))
-  closeSync(fd)
-  return child
-}
-
-function nginxMissing(): string | false {
-  const absent = [NGINX, NGINX_RTMP_MODULE].filter((p) => !existsSync(p))
-  return absent.length === 0 ? false : `not installed: ${absent.join(', ')}`
-}
-
-/** every server of the run may hold the largest step (nginx and edge refuse past worker_connections) */
-const WORKER_CONNECTIONS = 'events { worker_connections 16000; }'
-
-async function startNginx(dir: string, cpu: string): Promise<{ proc: ChildProcess, rtmpPort: number }> {
-  const rtmpPort = await freePort()
-  writeFileSync(join(dir, 'nginx.conf'), [
-    `pid ${join(dir, 'nginx.pid')};`,
-    `load_module ${NGINX_RTMP_MODULE};`,
-    `error_log ${join(dir, 'nginx-error.log')} warn;`,
-    'worker_rlimit_nofile 20000;',
-    WORKER_CONNECTIONS,
-    `rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; } } }`,
-    '',
-  ].join('\n'))
-  const proc = spawnPinned(cpu, NGINX,
-    ['-p', dir, '-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; master_process off;'], dir, 'nginx')
-  await waitForPort(rtmpPort, proc, 'nginx-rtmp')
-  return { proc, rtmpPort }
-}
-
 /** edge as shipped for an edge node: a 1 s GOP cache, HTTP-FLV on /live, optionally a static pull */
-async function startEdge(dir: string, pull: string): Promise<{ proc: ChildProcess, rtmpPort: number, httpPort: number }> {
-  const [rtmpPort, httpPort] = [await freePort(), await freePort()]
-  const conf = join(dir, 'edge.conf')
-  writeFileSync(conf, `daemon off;\nerror_log stderr warn;\npid ${join(dir, 'edge.pid')};\n${WORKER_CONNECTIONS}\n` +
-    `rtmp { server { listen ${rtmpPort}; application live { live on; cache_time 1s;${mergeTime === '' ? '' : ` merge_time ${mergeTime}ms;`}` +
-    `${pull === '' ? '' : ` pull ${pull};`} } } }\n` +
-    `http { server { listen ${httpPort}; location /live { flv_live ${rtmpPort}; } } }\n`)
-  const proc = spawnPinned(SERVER_CPU, process.execPath, [edgeBin, '-c', conf], dir, 'edge')
-  await waitForPort(rtmpPort, proc, 'edge')
-  await waitForPort(httpPort, proc, 'edge')
-  return { proc, rtmpPort, httpPort }
+function startEdge(dir: string, pull: string): ReturnType<typeof startEdgeIn> {
+  return startEdgeIn(dir, SERVER_CPU, `cache_time 1s;${mergeTime === '' ? '' : ` merge_time ${mergeTime}ms;`}${pull === '' ? '' : ` pull ${pull};`}`)
 }
 
 const servers: ServerDef[] = [
@@ -282,44 +180,6 @@ interface Row {
   error?: string
 }
 
-interface PlayersRun {
-  report: PlayersReport
-  cpu: number
-  rss: number
-}
-
-/** Runs a player process pinned to the client CPU; samples the server across its window. */
-async function runPlayers(player: string, serverPid: number, protocol: string, port: number, path: string, n: number,
-  window: number, settle: number): Promise<PlayersRun> {
-  const child = track(spawn('taskset', ['-c', CLIENT_CPU, player, protocol, '127.0.0.1', String(port), path,
-    String(n), String(rampRate), String(window), String(settle)], { stdio: ['ignore', 'pipe', 'pipe'] }))
-  let cpu0 = 0
-  let started = false
-  let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-    if (!started && stderr.includes('MEASURE_START')) {
-      started = true
-      cpu0 = cpuSeconds(serverPid)
-    }
-  })
-  const lines = createInterface({ input: child.stdout! })
-  const timeout = setTimeout(() => { void stop(child) }, (n / rampRate + settle + window + 60) * 1000)
-  try {
-    for await (const line of lines) {
-      if (!line.startsWith('{')) continue
-      const cpu = cpuSeconds(serverPid) - cpu0
-      const rss = rssBytes(serverPid)
-      if (!started) throw new Error('player process reported without MEASURE_START')
-      return { report: JSON.parse(line) as PlayersReport, cpu, rss }
-    }
-    throw new Error(`player process ended without a report: ${stderr.trim().slice(-500)}`)
-  } finally {
-    clearTimeout(timeout)
-    await stop(child)
-  }
-}
-
 interface Media {
   file: string
   /** bits per second: file size × 8 / duration */
@@ -327,8 +187,7 @@ interface Media {
 }
 
 async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv', n: number, media: Media): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), `edge-load-${def.key}-`))
-  tempDirs.add(dir)
+  const dir = makeTempDir(`edge-load-${def.key}-`)
   const row: Row = {
     server: def.name, key: def.key, protocol, players: n, connected: 0, cpuPerPlayerMinute: NaN, serverCpu: NaN,
     rssPerPlayer: NaN, okFraction: NaN, minDelivery: NaN, ttffP50: NaN, ttffP95: NaN, lagP95: NaN, playerCpu: NaN,
@@ -338,13 +197,12 @@ async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv',
   try {
     server = await def.start(dir)
     const pid = server.proc.pid!
-    ffmpeg = spawnPinned(CLIENT_CPU, 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', media.file,
-      '-c', 'copy', '-f', 'flv', server.publishUrl], dir, 'ffmpeg')
+    ffmpeg = spawnPublisher(media.file, server.publishUrl, dir)
     const port = protocol === 'rtmp' ? server.rtmpPort : server.httpPort
     // warm-up: one player must see a keyframe (the stream is published and the GOP cache filled)
     let warm = false
     for (let i = 0; i < 5 && !warm; i++) {
-      const w = await runPlayers(player, pid, protocol, port, def.path(protocol), 1, 1, 1.5)
+      const w = await runPlayers(player, pid, { protocol, port, path: def.path(protocol), count: 1, rate: rampRate, windowSeconds: 1, settleSeconds: 1.5 })
       warm = w.report.players[0]?.ttff >= 0
     }
     if (!warm) throw new Error('no keyframe reached a single warm-up player')
@@ -354,7 +212,7 @@ async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv',
       await sleep(100)
       rss0 = Math.min(rss0, rssBytes(pid))
     }
-    const r = await runPlayers(player, pid, protocol, port, def.path(protocol), n, windowSeconds, settleSeconds)
+    const r: PlayersRun = await runPlayers(player, pid, { protocol, port, path: def.path(protocol), count: n, rate: rampRate, windowSeconds, settleSeconds })
     const ps = r.report.players
     const w = r.report.windowSeconds
     const delivery = ps.map((p) => (p.bytes * 8) / w / media.bitrate)
@@ -380,8 +238,7 @@ async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv',
       await stop(server.proc)
       for (const o of server.others) await stop(o)
     }
-    rmSync(dir, { recursive: true, force: true })
-    tempDirs.delete(dir)
+    removeTempDir(dir)
   }
   return row
 }
@@ -389,11 +246,6 @@ async function measure(player: string, def: ServerDef, protocol: 'rtmp' | 'flv',
 /** Every player connected and got ≥ 95 %, and the player process was not the bottleneck. */
 function held(r: Row): boolean {
   return r.error === undefined && r.connected === r.players && r.okFraction === 1 && r.playerCpu <= PLAYER_CPU_LIMIT
-}
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
 /** The median of each figure over the repeats; held when most repeats held. */
@@ -508,7 +360,7 @@ async function main(): Promise<void> {
   const header = [
     '# edge load benchmark',
     '',
-    `Written by \`${['npm run bench:load', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ')}\`. Media: ${relative(root, media.file)} at ${(media.bitrate / 1000).toFixed(0)} kbit/s ` +
+    `Written by \`${command}\`. Media: ${relative(root, media.file)} at ${(media.bitrate / 1000).toFixed(0)} kbit/s ` +
     '(H.264 High 720p25, 2 s GOP, AAC 128 kbit/s; file size × 8 / duration), one ffmpeg publisher per server (`-re -stream_loop -1 -c copy`). ' +
     `A fresh server per run, pinned to CPU ${SERVER_CPU}; the players and the publisher on CPU ${CLIENT_CPU}. Window ${windowSeconds} s after a ramp of ` +
     `${rampRate} players/s and ${settleSeconds} s to settle; each figure is the median of ${repeat} run(s). edge runs as shipped for an edge ` +
@@ -552,7 +404,15 @@ async function main(): Promise<void> {
 }
 
 try {
-  await main()
+  if (loadCase === 'players') await main()
+  else if (loadCase === 'relay') {
+    const target = option('target', 'edge')
+    if (target !== 'edge' && target !== 'nginx') throw new Error(`--target ${target}: expected edge or nginx`)
+    await runRelay({
+      pushes: option('pushes', '1,4,8').split(',').map(Number).filter((n) => n > 0),
+      repeat, windowSeconds: Number(option('window', '20')), settleSeconds, target, kbps: mediaKbps, outDir, mergeTime, command,
+    })
+  } else throw new Error(`--case ${loadCase}: expected players or relay`)
 } finally {
   cleanup()
 }
