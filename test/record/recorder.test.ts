@@ -227,3 +227,18 @@ t.test('a disk that takes nothing (a pipe nobody reads): memory stays bounded, t
   t.match(lines[0] ?? '', /write to '.*' failed \(32: Broken pipe\), recording stopped/)
   t.equal(fds(), before, 'no descriptor left')
 })
+
+t.test('the stream name is escaped into the file name: nothing written outside record_path', async (t) => {
+  const out = join(dir, 'names', 'rec')
+  mkdirSync(out, { recursive: true })
+  const n = node(tree(`record all; record_path ${out};`))
+  for (const name of ['../x', 'a b/c']) {
+    const p = await n.publish(name)
+    p.send(0, 3000)
+    p.req.close()
+  }
+  await n.recordings.closeAll(5000)
+  t.same(readdirSync(out).sort(), ['..%2Fx.flv', 'a%20b%2Fc.flv'])
+  t.same(readdirSync(join(dir, 'names')), ['rec'], 'nothing beside record_path')
+  t.ok(tagsOf(join(out, '..%2Fx.flv')).length > 0, 'recorded')
+})
