@@ -31,7 +31,6 @@ t.test('recorder blocks in order, the application\'s own last; inherited record_
   t.match(r2, { record: ['all'], recordPath: '/r', recordSuffix: '-%Y.flv', recordUnique: true, recordMaxSizeBytes: 300 * 1024, recordMaxFrames: 10, recordIntervalMs: null })
   t.same(rm.record, ['all', 'manual'])
   t.match(own, { record: ['all'], recordPath: '/r', recordAppend: false, recordMaxSizeBytes: 0, recordMaxFrames: 0 })
-  t.match(own.where, { line: 5 }, 'the application\'s place')
 })
 
 t.test('defaults, and an application that does not record', async (t) => {
