@@ -287,8 +287,13 @@ export class Recorder implements Sink {
   // ---- Sink ------------------------------------------------------------------------------
 
   writeFrame(frame: Frame): void {
-    // pubpri (§7.2): the stream sends the active publisher's frames; this recorder takes its own publisher's
-    if (!this.ctx.isActive()) return
+    // pubpri (§7.2): the stream sends the active publisher's frames; this recorder takes its own
+    // publisher's. Another one's frame closes the file as StreamEOF does (none came if this
+    // publisher had sent no media when the other took over).
+    if (!this.ctx.isActive()) {
+      if (this.file !== null) this.streamEof()
+      return
+    }
     if (frame.sequenceHeader) {
       if (frame.isVideo) this.videoHeader = frame
       else this.audioHeader = frame

@@ -67,6 +67,22 @@ t.test('pubpri: each recorder records its own publisher while it is the active o
   t.same(b.statuses, [START, STOP], 'B: its own file')
 })
 
+t.test('pubpri: a publisher that had sent nothing when another took over: its file closes at the first frame of the other', async (t) => {
+  const u = recordUnit(t)
+  const out = join(u.dir, 'idle')
+  mkdirSync(out)
+  const n = u.node(u.tree(`record all; record_notify on; record_path ${out};`))
+  const a = await n.publish('s', { clientId: 1 })
+  const b = await n.publish('s', { pargs: 'pubpri=1', clientId: 2 })
+  b.send(0, 4000)
+  await b.waitStatus(START) // its file (of the same name) opened once A's was closed
+  t.same(a.statuses, [START, STOP], 'A: closed')
+  b.req.close()
+  a.req.close()
+  await n.recordings.closeAll(5000)
+  t.equal(videoFrames(tagsOf(join(out, 's.flv'))).length, videoFramesRecorded(0, 4000), 'B recorded')
+})
+
 t.test('a publisher that leaves and publishes again while its file is still written: files of one name in order', async (t) => {
   const u = recordUnit(t)
   for (const append of [true, false]) {
