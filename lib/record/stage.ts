@@ -44,7 +44,7 @@ export class Recordings {
     const who = subjectOf(req)
     const onRecord = req.app.notify.record
     const n = this.notify
-    const ctx: RecorderContext = {
+    const ctx: Omit<RecorderContext, 'rejoin'> = {
       log: this.log,
       logCtx: who.logCtx,
       notice: (level, code, description) => req.client.notice(level, code, description),
@@ -62,7 +62,6 @@ export class Recordings {
       fs: this.fs,
       lastClose: (path) => this.lastByPath.get(path) ?? null,
       track: (path, closed) => this.track(path, closed),
-      rejoin: () => {},
       hevcCodecId: req.server.hevcCodecId,
     }
     const recorders: Recorder[] = []
