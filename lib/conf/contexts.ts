@@ -156,15 +156,15 @@ function buildRtmpServer(s: Scope): RtmpServerConf {
 
 function buildApp(a: Scope): AppConf {
   const where = scopeLocation(a)
-  return { ...slotValues(a, 'app'), name: a.label, notify: slotValues(a, 'appNotify'), recorders: recordersOf(a, where), where }
+  return { ...slotValues(a, 'app'), name: a.label, notify: slotValues(a, 'appNotify'), recorders: recordersOf(a), where }
 }
 
 // ngx_rtmp_record_merge_app_conf: each `recorder` block joins the application's list as it is
 // read, and the application's own settings join last (recorder ""), when they record.
 // A recorder that records nothing (`off`, or no `record` at any level) is left out.
-function recordersOf(a: Scope, where: ConfLocation): RecorderConf[] {
-  const blocks = a.childrenOf(RTMP_REC).map((r) => ({ ...slotValues(r, 'record'), name: r.label, where: scopeLocation(r) }))
-  const all = [...blocks, { ...slotValues(a, 'record'), name: '', where }]
+function recordersOf(a: Scope): RecorderConf[] {
+  const blocks = a.childrenOf(RTMP_REC).map((r) => ({ ...slotValues(r, 'record'), name: r.label }))
+  const all = [...blocks, { ...slotValues(a, 'record'), name: '' }]
   return all.filter((r) => r.record.length > 0 && !r.record.includes('off'))
 }
 

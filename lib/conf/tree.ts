@@ -229,7 +229,6 @@ export interface RecordConf {
 export interface RecorderConf extends RecordConf {
   /** `recorder <name>`; "" for the application's own `record` */
   readonly name: string
-  readonly where: ConfLocation
 }
 
 export interface RelayUrl {

@@ -168,6 +168,9 @@ export function recordFields(beginMs: number, endMs: number, indexPath: string, 
   return `&begintime=${beginMs}&endtime=${endMs}&index=${indexPath}&file=${filePath}`
 }
 
+/** on_record done when no file was open at the end (each file is named once, by update or done) */
+export const RECORD_FIELDS_NO_FILE = '&begintime=&endtime=&index=&file='
+
 /** on_proc (§4.7): `?call=init_process&worker_id=<n>`, appended with "?" whatever the URL has; args ignored. */
 export function procTarget(conf: NotifyConf, workerId: number): string {
   return `${urlBase(conf)}?call=init_process&worker_id=${workerId}`

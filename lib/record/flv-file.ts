@@ -2,18 +2,27 @@
 // timestamps continuing after the last tag already in it), then written one FileHandle.writev
 // at a time: each tag goes out as its 11-byte header, the payload Buffer by reference (no copy)
 // and its PreviousTagSize. `queuedBytes` counts what was handed over and not yet written, so
-// the stream's soft and hard output limits apply to a slow disk as to a slow player.
+// the stream's soft and hard output limits apply to a slow disk as to a slow player. Every fs
+// call goes through recording's FsLimiter (fs-limit.ts): a call past its deadline is reported
+// as a write error and the handle is closed once the call returns. At the close, the header's
+// audio and video flags are rewritten to the tracks written (ngx_rtmp_record_node_close).
 //
 //   opening ──► open ──► closing ──► closed
 //      │         │ write error          ▲
 //      └─────────┴──────────────────────┘  (the handle is closed on every path)
 import { open, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { MSG_AUDIO, MSG_VIDEO } from '../media/message.js'
 import {
-  encodeFlvHeader, encodeFlvTagFrame, flvTagTimestamp, FLV_HEADER_BYTES, FLV_PREV_TAG_SIZE_BYTES, FLV_TAG_HEADER_BYTES,
+  encodeFlvHeader, encodeFlvTagFrame, flvTagTimestamp, FLV_FLAG_AUDIO, FLV_FLAG_VIDEO, FLV_HEADER_BYTES, FLV_PREV_TAG_SIZE_BYTES,
+  FLV_TAG_HEADER_BYTES,
 } from '../flv/tag.js'
+import { FsDeadlineError, type FsLimiter } from './fs-limit.js'
 
 /** tags per writev: 3 iovecs each, within Linux's IOV_MAX (1024) */
 const TAGS_PER_WRITE = 300
+/** the FLV header's TypeFlags byte: audio 0x04, video 0x01 */
+const FLV_FLAGS_OFFSET = 4
 
 const enum FileState { Opening, Open, Closing, Closed }
 
@@ -30,6 +39,8 @@ export interface FlvFileOptions {
   readonly after: Promise<void> | null
   readonly hasAudio: boolean
   readonly hasVideo: boolean
+  /** recording's share of the threadpool, shared by every file */
+  readonly fs: FsLimiter
   /** a write (or the close) failed: the file is closed and takes nothing more; called once */
   readonly onWriteError: (err: NodeJS.ErrnoException) => void
 }
@@ -53,8 +64,16 @@ export class FlvFile {
   private resolveClosed!: () => void
   /** onWriteError was called: once per file */
   private reported = false
+  /** the FLV header's flags byte as written at the open; null when appended to an existing file */
+  private headerFlags: number | null = null
+  /** FLV_FLAG_AUDIO / FLV_FLAG_VIDEO of the tags handed over */
+  private tracks = 0
+
+  /** the file's directory: its disk, for FsLimiter */
+  private readonly dir: string
 
   constructor(readonly path: string, private readonly opts: FlvFileOptions) {
+    this.dir = dirname(path)
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve })
     this.opened = this.open()
   }
@@ -63,6 +82,7 @@ export class FlvFile {
   write(typeId: number, timestamp: number, payload: Buffer): void {
     if (this.state === FileState.Closing || this.state === FileState.Closed) return
     this.queue.push({ typeId, timestamp, payload })
+    this.tracks |= typeId === MSG_AUDIO ? FLV_FLAG_AUDIO : typeId === MSG_VIDEO ? FLV_FLAG_VIDEO : 0
     this.queuedBytes += FLV_TAG_HEADER_BYTES + payload.length + FLV_PREV_TAG_SIZE_BYTES
     this.pump()
   }
@@ -77,23 +97,31 @@ export class FlvFile {
   }
 
   private async open(): Promise<NodeJS.ErrnoException | null> {
-    let handle: FileHandle | null = null
     if (this.opts.after !== null) await this.opts.after
+    let handle: FileHandle | null = null
+    let abandoned = false
     try {
-      // nginx-rtmp: O_APPEND with record_append, else O_TRUNC
-      handle = await open(this.path, this.opts.append ? 'a+' : 'w')
-      if (this.opts.append) this.sizeBytes = (await handle.stat()).size
-      if (this.sizeBytes > 0) this.shiftMs = await lastTimestampAfter(handle, this.sizeBytes)
-      else {
-        // written first, with the tags (a full disk is a write error, not an open error)
-        const header = encodeFlvHeader(this.opts.hasAudio, this.opts.hasVideo)
-        this.queue.unshift(header)
-        this.queuedBytes += header.length
-      }
+      await this.opts.fs.run(this.dir, async () => {
+        // nginx-rtmp: O_APPEND with record_append, else O_TRUNC
+        handle = await open(this.path, this.opts.append ? 'a+' : 'w')
+        if (abandoned) return
+        if (this.opts.append) this.sizeBytes = (await handle.stat()).size
+        if (this.sizeBytes > 0) this.shiftMs = await lastTimestampAfter(handle, this.sizeBytes)
+      }, () => this.finish(handle, false))
     } catch (err) {
       this.reported = true // the open's failure is the one reported
-      this.finish(handle)
+      if (err instanceof FsDeadlineError && !err.refused) {
+        abandoned = true // the handle is closed when the open returns
+        this.drop()
+      } else this.finish(handle, false)
       return err as NodeJS.ErrnoException
+    }
+    if (this.sizeBytes === 0) {
+      // written first, with the tags (a full disk is a write error, not an open error)
+      const header = encodeFlvHeader(this.opts.hasAudio, this.opts.hasVideo)
+      if (!this.opts.append) this.headerFlags = header[4]
+      this.queue.unshift(header)
+      this.queuedBytes += header.length
     }
     this.handle = handle
     if (this.state === FileState.Opening) this.state = FileState.Open
@@ -105,7 +133,7 @@ export class FlvFile {
   private pump(): void {
     if (this.writing || this.handle === null || this.state === FileState.Closed) return
     if (this.queue.length === 0) {
-      if (this.state === FileState.Closing) this.finish(this.handle)
+      if (this.state === FileState.Closing) this.finish(this.handle, true)
       return
     }
     const batch = this.queue.length <= TAGS_PER_WRITE ? this.queue : this.queue.slice(0, TAGS_PER_WRITE)
@@ -123,20 +151,18 @@ export class FlvFile {
       bytes += head.length + tag.payload.length + tail.length
     }
     this.writing = true
-    writeAll(this.handle, parts).then(() => {
+    const handle = this.handle
+    this.opts.fs.run(this.dir, () => writeAll(handle, parts), () => this.finish(handle, false)).then(() => {
       this.writing = false
       this.queuedBytes -= bytes
       this.sizeBytes += bytes
       this.pump()
     }, (err: unknown) => {
       this.writing = false
-      this.failed(err as NodeJS.ErrnoException)
+      this.report(err as NodeJS.ErrnoException)
+      if (err instanceof FsDeadlineError && !err.refused) this.drop() // the handle is closed when the write returns
+      else this.finish(handle, false)
     })
-  }
-
-  private failed(err: NodeJS.ErrnoException): void {
-    this.report(err)
-    this.finish(this.handle)
   }
 
   private report(err: NodeJS.ErrnoException): void {
@@ -145,18 +171,35 @@ export class FlvFile {
     this.opts.onWriteError(err)
   }
 
-  private finish(handle: FileHandle | null): void {
+  /** Nothing more is written; the handle is left to whoever closes it. */
+  private drop(): void {
     this.state = FileState.Closed
     this.handle = null
     this.queue = []
     this.queuedBytes = 0
+  }
+
+  /** Close `handle` (after rewriting the header's flags when everything was written); `closed` resolves then. */
+  private finish(handle: FileHandle | null, written: boolean): void {
+    this.drop()
     if (handle === null) {
       this.resolveClosed()
       return
     }
-    handle.close().then(() => this.resolveClosed(), (err: unknown) => {
+    const h: FileHandle = handle
+    // ngx_rtmp_record_node_close: the flags byte says which tracks the file holds. An appended
+    // file keeps its header (with O_APPEND a positional write would land at the end).
+    const flags = written && this.headerFlags !== null && this.tracks !== this.headerFlags ? Buffer.of(this.tracks) : null
+    // a handle is closed whatever its directory's state (not refused)
+    this.opts.fs.run(this.dir, async () => {
+      try {
+        if (flags !== null) await h.write(flags, 0, 1, FLV_FLAGS_OFFSET)
+      } finally {
+        await h.close()
+      }
+    }, () => this.resolveClosed(), false).then(() => this.resolveClosed(), (err: unknown) => {
       this.report(err as NodeJS.ErrnoException)
-      this.resolveClosed()
+      if (!(err instanceof FsDeadlineError)) this.resolveClosed() // else when the close returns
     })
   }
 }

@@ -1,24 +1,33 @@
 // One recorder of one publish (nginx-rtmp's record node, observed §16): a passive sink of the
-// stream that writes what its `record` words select into FLV files, one file at a time.
+// stream that writes what its `record` words select into FLV files, one file at a time, from
+// its own publisher only: while another publisher of the stream is the active one (pubpri,
+// behaviour §7.2) it takes nothing, its file closed at the handover (StreamEOF).
 //
 //   begin() ──► [on_record start] ──► file opened (Record.Start) ──► at the first break frame:
 //                                     headers, then frames, timestamps from 0
-//   a break frame (video keyframe; any audio frame when video is not recorded):
-//     no file (after a limit) → open the next one;  record_interval passed → close, open at once
+//   a break frame (video keyframe; any audio frame when video is not recorded), not `manual`
+//   (ngx_rtmp_record_node_av):
+//     record_interval set: passed since the last open (or open attempt) → close, open
+//     no record_interval: no file (after a limit), and no open failed → open
 //   after a write: record_max_size / record_max_frames reached → close (Record.Stop)
+//   StreamEOF (the publisher lost the stream) → close; open at a break frame once active again
 //   end() (the publisher left, edge stops) → close; on_record done
 //
-// An open that fails is one [crit] line and the recorder records nothing more for this
-// publish; a write that fails is one [error] line, the file is closed, and the recorder stops.
+// An open that fails is one [crit] line; the recorder tries again after record_interval (with
+// one), at the next /control/record/start (manual), else records nothing more for this publish.
+// A write that fails is one [error] line, the file is closed, and the recorder stops. on_record
+// names each file that opened once: update when it closes while recording goes on, done when
+// the recording ends (with no file then: done without one, docs/compat.md).
 import type { RecorderConf } from '../conf/tree.js'
 import { errnoText } from '../core/errors.js'
 import type { LogContext, Logger } from '../core/log.js'
 import type { Frame } from '../live/frame.js'
 import type { Sink } from '../live/stream.js'
 import { inspectVideo } from '../media/codec.js'
-import { recordFields } from '../notify/events.js'
+import { recordFields, RECORD_FIELDS_NO_FILE } from '../notify/events.js'
 import type { PlayFailure } from '../stages.js'
 import { FlvFile } from './flv-file.js'
+import { FsDeadlineError, type FsLimiter } from './fs-limit.js'
 import { recordFilePath } from './path.js'
 
 /** on_record of the publish, as a recorder uses it. */
@@ -38,8 +47,16 @@ export interface RecorderContext {
   readonly onRecord: OnRecord | null
   /** hevc_codecid of the server (an H.265 end of sequence is told apart by it) */
   readonly hevcCodecId: number
-  /** a file's life: resolves once its handle is closed (edge's stop waits for it) */
-  track(closed: Promise<void>): void
+  /** its publisher is the stream's active one (stream.isPublishing) */
+  isActive(): boolean
+  /** recording's share of the threadpool */
+  readonly fs: FsLimiter
+  /** resolves once the last file of `path` (of any recorder) is closed; null when none is open */
+  lastClose(path: string): Promise<void> | null
+  /** a file's life: resolves once its handle is closed (edge's stop waits for it, a next file of its name too) */
+  track(path: string, closed: Promise<void>): void
+  /** the stream closed this recorder's player (a pull leg's failure): it joins again as a new one */
+  rejoin(): void
 }
 
 /**
@@ -51,6 +68,7 @@ export const RECORD_BEHIND_BYTES = 1024 * 1024
 /** A file as on_record's fields name it: its path and monotonic ms of its open and close. */
 interface FileSpan {
   readonly path: string
+  readonly file: FlvFile
   readonly beginMs: number
   endMs: number
   /** open: Record.Start was sent; a close before the open completed owes its Record.Stop until then */
@@ -68,6 +86,11 @@ function fieldsOf(span: FileSpan): string {
   return recordFields(span.beginMs, span.endMs, '', span.path)
 }
 
+/** `(errno: message)`, or the deadline an fs call passed */
+function failureText(err: NodeJS.ErrnoException): string {
+  return err instanceof FsDeadlineError ? `(${err.message})` : errnoText(err)
+}
+
 export class Recorder implements Sink {
   readonly format = 'flv'
   readonly passive = true
@@ -77,12 +100,11 @@ export class Recorder implements Sink {
   private readonly keyframes: boolean
   /** `record manual`: opens only when started (/control/record/start) */
   readonly manual: boolean
-  private file: FlvFile | null = null
   /** files not yet closed: their unwritten bytes are this sink's */
   private readonly files = new Set<FlvFile>()
   /** recording is asked for (automatic from the start; manual between start and stop) */
   private wanted = false
-  /** the publish ended, the stream gave up on it, or a file failed: nothing more */
+  /** the publish ended, the stream gave up on it, a write failed: nothing more */
   private stopped = false
   /** end() ran */
   private ended = false
@@ -90,17 +112,24 @@ export class Recorder implements Sink {
   private asked = false
   /** on_record's start answer allows recording; null before the answer */
   private permitted: boolean | null = null
+  /** the last open failed (nginx-rtmp's rctx->failed): no open at a break frame without record_interval */
+  private failedOpen = false
+  /** open at the next break frame once active (a file closed at StreamEOF, or started while another publisher is active) */
+  private resume = false
+  /** monotonic ms of the last open or open attempt (nginx-rtmp's rctx->last): record_interval counts from it */
+  private lastOpenMs = 0
   private audioHeader: Frame | null = null
   private videoHeader: Frame | null = null
   /** timestamp of the current file's first frame (tags are relative to it); null before it */
   private baseTs: number | null = null
   private frames = 0
   private current: FileSpan | null = null
-  private last: FileSpan | null = null
+  /** a file closed by a failure and not yet named to on_record: the done names it */
+  private unreported: FileSpan | null = null
+  /** on_record update / done, one after the other (each waits for its file's open to settle) */
+  private told: Promise<void> = Promise.resolve()
   /** the slow-disk line was written; written again after the queue drained to half */
   private behind = false
-  /** the last file opened: a next one of the same name opens once it is closed */
-  private previous: FlvFile | null = null
 
   constructor(readonly conf: RecorderConf, private readonly streamName: string, private readonly ctx: RecorderContext) {
     const words = conf.record
@@ -120,70 +149,83 @@ export class Recorder implements Sink {
     return n
   }
 
+  private get file(): FlvFile | null {
+    return this.current?.file ?? null
+  }
+
   /** At publish: an automatic recorder opens its first file; resolves once the open is done (or asked). */
   begin(): Promise<void> {
     return this.manual ? Promise.resolve() : this.start()
   }
 
-  /** Record (again): the file opens now unless one is open. */
+  /** Record (again): the file opens now unless one is open (at a break frame while another publisher is active). */
   start(): Promise<void> {
     if (this.stopped) return Promise.resolve()
     this.wanted = true
     if (this.file !== null) return Promise.resolve()
     const onRecord = this.ctx.onRecord
-    if (onRecord === null || this.permitted === true) return this.open()
-    // on_record start once per publish; the file opens after the answer (§4.6), Publish.Start does not wait
-    if (!this.asked) {
-      this.asked = true
-      void onRecord.ask().then((ok) => {
-        this.permitted = ok
-        if (ok && this.wanted && this.file === null && !this.stopped) void this.open()
-      })
+    if (onRecord !== null && this.permitted !== true) {
+      // on_record start once per publish; the file opens after the answer (§4.6), Publish.Start does not wait
+      if (!this.asked) {
+        this.asked = true
+        void onRecord.ask().then((ok) => {
+          this.permitted = ok
+          if (ok && this.wanted && this.file === null && !this.stopped) this.openOrResume()
+        })
+      }
+      return Promise.resolve()
     }
-    return Promise.resolve()
+    return this.openOrResume()
   }
 
   /** Stop recording until start(): the file closes. */
   stop(): void {
     this.wanted = false
-    this.closeFile()
+    this.resume = false
+    this.closeFile(false)
   }
 
-  /** The publish ended (or edge stops): the file closes; on_record done for the last file. */
+  /** The publish ended (or edge stops): the file closes; on_record done. */
   end(): void {
     if (this.ended) return
     this.ended = true
     this.stopped = true
-    this.closeFile()
-    if (this.ctx.onRecord !== null && this.permitted === true && this.last !== null) {
-      this.ctx.onRecord.tell('done', fieldsOf(this.last))
-    }
+    const span = this.closeFile(true) ?? this.unreported
+    this.unreported = null
+    if (this.permitted === true) this.report(span, 'done')
+  }
+
+  private openOrResume(): Promise<void> {
+    if (this.ctx.isActive()) return this.open()
+    this.resume = true
+    return Promise.resolve()
   }
 
   private open(): Promise<void> {
     const now = new Date()
     const path = recordFilePath(this.conf, this.streamName, now)
-    const previous = this.previous
+    this.lastOpenMs = monotonicMs()
     const file: FlvFile = new FlvFile(path, {
       append: this.conf.recordAppend,
-      after: previous !== null && previous.path === path ? previous.closed : null,
+      // a file of the same name (this recorder's last one, or another publish's) is closed first
+      after: this.ctx.lastClose(path),
       hasAudio: this.audio,
       hasVideo: this.video || this.keyframes,
-      onWriteError: (err) => this.writeFailed(file, err),
+      fs: this.ctx.fs,
+      onWriteError: (err) => this.writeFailed(span, err),
     })
-    this.file = file
-    this.previous = file
     this.files.add(file)
+    this.ctx.track(path, file.closed.then(() => { this.files.delete(file) }))
     this.baseTs = null
     this.frames = 0
-    const span: FileSpan = { path, beginMs: monotonicMs(), endMs: 0, opened: false, closed: false }
+    const span: FileSpan = { path, file, beginMs: this.lastOpenMs, endMs: 0, opened: false, closed: false }
     this.current = span
-    this.ctx.track(file.closed.then(() => { this.files.delete(file) }))
     return file.opened.then((err) => {
       if (err !== null) {
-        this.openFailed(file, err)
+        this.openFailed(span, err)
         return
       }
+      this.failedOpen = false
       this.ctx.log.info(`record: ${this.name} opened '${path}'`, this.ctx.logCtx)
       span.opened = true
       this.notice('NetStream.Record.Start')
@@ -191,46 +233,50 @@ export class Recorder implements Sink {
     })
   }
 
-  private openFailed(file: FlvFile, err: NodeJS.ErrnoException): void {
+  private openFailed(span: FileSpan, err: NodeJS.ErrnoException): void {
     // ngx_rtmp_record_node_open; the two spaces for the application's own recorder are nginx-rtmp's
-    this.ctx.log.log('crit', `record: ${this.name} failed to open file '${file.path}' ${errnoText(err)}`, this.ctx.logCtx)
-    this.stopped = true
-    if (this.file === file) {
-      this.file = null
-      this.finishSpan()
-    }
+    this.ctx.log.log('crit', `record: ${this.name} failed to open file '${span.path}' ${failureText(err)}`, this.ctx.logCtx)
+    this.failedOpen = true
+    // a disk that does not answer holds a thread: nothing more is asked of it
+    if (err instanceof FsDeadlineError) this.stopped = true
+    if (this.current === span) this.current = null
   }
 
-  private writeFailed(file: FlvFile, err: NodeJS.ErrnoException): void {
-    this.ctx.log.error(`record: ${this.name} write to '${file.path}' failed ${errnoText(err)}, recording stopped`, this.ctx.logCtx)
+  private writeFailed(span: FileSpan, err: NodeJS.ErrnoException): void {
+    this.ctx.log.error(`record: ${this.name} write to '${span.path}' failed ${failureText(err)}, recording stopped`, this.ctx.logCtx)
     this.stopped = true
-    if (this.file === file) {
-      this.file = null
-      this.finishSpan()
+    if (this.current === span) {
+      this.current = null
+      span.endMs = monotonicMs()
+      span.closed = true
+      if (span.opened) this.notice('NetStream.Record.Stop')
+      this.unreported = span
     } else {
-      this.closeFile()
+      this.unreported = this.closeFile(true) ?? this.unreported
     }
   }
 
-  private finishSpan(): FileSpan | null {
+  // The file closes; Record.Stop; on_record update when recording goes on (`final`: end() sends done).
+  private closeFile(final: boolean): FileSpan | null {
     const span = this.current
     if (span === null) return null
-    span.endMs = monotonicMs()
     this.current = null
-    this.last = span
+    span.endMs = monotonicMs()
+    span.closed = true
+    void span.file.close().then(() => this.ctx.log.info(`record: ${this.name} closed '${span.path}'`, this.ctx.logCtx))
+    if (span.opened) this.notice('NetStream.Record.Stop')
+    if (!final && this.permitted === true) this.report(span, 'update')
     return span
   }
 
-  // The file closes; Record.Stop; on_record update when recording goes on (done comes from end()).
-  private closeFile(): void {
-    const file = this.file
-    if (file === null) return
-    this.file = null
-    const span = this.finishSpan() as FileSpan
-    void file.close().then(() => this.ctx.log.info(`record: ${this.name} closed '${file.path}'`, this.ctx.logCtx))
-    span.closed = true
-    if (span.opened) this.notice('NetStream.Record.Stop')
-    if (!this.stopped && this.permitted === true) this.ctx.onRecord?.tell('update', fieldsOf(span))
+  /** on_record update or done naming `span` once its open succeeded; done without a file when none opened. */
+  private report(span: FileSpan | null, act: 'update' | 'done'): void {
+    const onRecord = this.ctx.onRecord
+    if (onRecord === null) return
+    this.told = this.told.then(() => span?.file.opened ?? null).then((err) => {
+      if (span !== null && err === null) onRecord.tell(act, fieldsOf(span))
+      else if (act === 'done') onRecord.tell('done', RECORD_FIELDS_NO_FILE)
+    })
   }
 
   /** record_notify: an onStatus to the publisher, the recorder's name as description (observed §16) */
@@ -241,6 +287,13 @@ export class Recorder implements Sink {
   // ---- Sink ------------------------------------------------------------------------------
 
   writeFrame(frame: Frame): void {
+    // pubpri (§7.2): the stream sends the active publisher's frames; this recorder takes its own
+    // publisher's. Another one's frame closes the file as StreamEOF does (none came if this
+    // publisher had sent no media when the other took over).
+    if (!this.ctx.isActive()) {
+      if (this.file !== null) this.streamEof()
+      return
+    }
     if (frame.sequenceHeader) {
       if (frame.isVideo) this.videoHeader = frame
       else this.audioHeader = frame
@@ -252,15 +305,35 @@ export class Recorder implements Sink {
     const breaks = !frame.sequenceHeader && (frame.isVideo
       ? frame.keyframe && inspectVideo(frame.msg.payload, this.ctx.hevcCodecId)?.sequenceEnd !== true
       : !(this.video || this.keyframes))
-    if (this.file === null) {
-      if (!breaks || (this.ctx.onRecord !== null && this.permitted !== true)) return
-      void this.open()
-    } else if (breaks && this.baseTs !== null && this.conf.recordIntervalMs !== null &&
-      monotonicMs() - (this.current as FileSpan).beginMs >= this.conf.recordIntervalMs) {
-      this.closeFile()
-      void this.open()
-    }
+    if (breaks) this.atBreak()
     this.put(frame, breaks)
+  }
+
+  // ngx_rtmp_record_node_av: only a recorder that is not manual opens or rotates by itself.
+  private atBreak(): void {
+    if (this.resume) {
+      this.resume = false
+      if (this.file === null) {
+        this.openPermitted()
+        return
+      }
+    }
+    if (this.manual) return
+    const intervalMs = this.conf.recordIntervalMs
+    if (intervalMs !== null) {
+      // the interval counts from the last open, failed or not: a failed open is tried again each interval
+      if (monotonicMs() - this.lastOpenMs >= intervalMs) {
+        this.closeFile(false)
+        this.openPermitted()
+      }
+    } else if (this.file === null && !this.failedOpen) {
+      this.openPermitted()
+    }
+  }
+
+  private openPermitted(): void {
+    if (this.ctx.onRecord !== null && this.permitted !== true) return
+    void this.open()
   }
 
   private checkBehind(): void {
@@ -295,12 +368,18 @@ export class Recorder implements Sink {
     this.frames++
     const { recordMaxSizeBytes, recordMaxFrames } = this.conf
     if ((recordMaxSizeBytes > 0 && file.sizeBytes + file.queuedBytes >= recordMaxSizeBytes) ||
-      (recordMaxFrames > 0 && this.frames >= recordMaxFrames)) this.closeFile()
+      (recordMaxFrames > 0 && this.frames >= recordMaxFrames)) this.closeFile(false)
   }
 
   streamBegin(): void {}
 
-  streamEof(): void {}
+  /** The stream's media from the active publisher ended (its publisher lost the stream, or left): the file closes. */
+  streamEof(): void {
+    this.audioHeader = this.videoHeader = null
+    if (this.ended || this.file === null) return
+    this.closeFile(false)
+    this.resume = this.wanted
+  }
 
   /** The stream gave up on it (a disk slower than the hard limit; the stream ended). */
   close(reason: string): void {
@@ -309,7 +388,14 @@ export class Recorder implements Sink {
     this.end()
   }
 
-  fail(failure: PlayFailure): void {
-    this.close(failure.code)
+  /**
+   * A pull leg of the stream failed (failPlayers): not this recorder's publisher. Its player was
+   * closed by the stream, so it joins again (headers and the GOP burst come again: the file
+   * closes as at a StreamEOF and the next one opens at a break frame).
+   */
+  fail(_failure: PlayFailure): void {
+    if (this.ended) return
+    this.streamEof()
+    this.ctx.rejoin()
   }
 }

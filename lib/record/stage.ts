@@ -1,13 +1,15 @@
 // Recording as a stage of the publish pipeline, right after live.publish: each recorder of the
 // application (AppConf.recorders) becomes a passive sink of the stream for this publish, fed like
 // a player (headers first, the GOP burst, the stream's output limits) without keeping a pull
-// going. The registry finds a stream's recorders for /control/record (issue 12) and closes every
-// file when edge stops.
+// going. The registry finds a stream's recorders for /control/record (issue 12), orders the
+// files of one name across publishes (a next one opens once the last one is closed), shares
+// recording's part of the threadpool (fs-limit.ts), and closes every file when edge stops.
 import type { Logger } from '../core/log.js'
 import type { PublishRequest } from '../live/stages.js'
-import type { Player } from '../live/stream.js'
+import type { Player, PublisherHandle } from '../live/stream.js'
 import { subjectOf, type Notifier } from '../notify/stages.js'
 import type { Stage } from '../stages.js'
+import { FsLimiter, RECORD_FS_DEADLINE_MS, RECORD_FS_OPS, type FsLimiterOptions } from './fs-limit.js'
 import { Recorder, type RecorderContext } from './recorder.js'
 
 /** How long a publish waits for each recorder's file to open: Record.Start comes before Publish.Start (observed §16). */
@@ -24,10 +26,16 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 export class Recordings {
   /** stream key → the recorders of each of its publishes */
   private readonly byStream = new Map<string, Set<readonly Recorder[]>>()
-  /** files not yet closed */
-  private readonly open = new Set<Promise<void>>()
+  /** files not yet closed → their path */
+  private readonly open = new Map<Promise<void>, string>()
+  /** path → the close of the last file opened under it, until it is closed */
+  private readonly lastByPath = new Map<string, Promise<void>>()
+  private readonly fs: FsLimiter
 
-  constructor(private readonly log: Logger, private readonly notify: Notifier) {}
+  constructor(private readonly log: Logger, private readonly notify: Notifier,
+    fs: FsLimiterOptions = { maxOps: RECORD_FS_OPS, deadlineMs: RECORD_FS_DEADLINE_MS }) {
+    this.fs = new FsLimiter(fs)
+  }
 
   /** The record stage: every recorder of the application starts with the publish. */
   readonly stage: Stage<PublishRequest> = async (req) => {
@@ -36,7 +44,7 @@ export class Recordings {
     const who = subjectOf(req)
     const onRecord = req.app.notify.record
     const n = this.notify
-    const ctx: RecorderContext = {
+    const ctx: Omit<RecorderContext, 'rejoin'> = {
       log: this.log,
       logCtx: who.logCtx,
       notice: (level, code, description) => req.client.notice(level, code, description),
@@ -46,13 +54,33 @@ export class Recordings {
           const res = await n.ask(onRecord, 'record', 'start', who, req.signal)
           return res.status === -1 || (res.status >= 200 && res.status <= 300)
         },
-        tell: (act, fields) => n.tell(onRecord, 'record', act, who, fields),
+        // stage= (§4.2): start always, update and done when listed
+        tell: (act, fields) => { if (onRecord.stages[act]) n.tell(onRecord, 'record', act, who, fields) },
       },
-      track: (closed) => this.track(closed),
+      // live.publish set it: PublisherHandle is what the stream knows a publisher by
+      isActive: () => req.publisher !== null && stream.isPublishing(req.publisher as PublisherHandle),
+      fs: this.fs,
+      lastClose: (path) => this.lastByPath.get(path) ?? null,
+      track: (path, closed) => this.track(path, closed),
       hevcCodecId: req.server.hevcCodecId,
     }
-    const recorders = req.app.recorders.map((conf) => new Recorder(conf, req.info.name, ctx))
-    const players: Player[] = recorders.map((r) => stream.addPlayer(r))
+    const recorders: Recorder[] = []
+    const players: Player[] = []
+    for (const conf of req.app.recorders) {
+      const i = recorders.length
+      const r = new Recorder(conf, req.info.name, {
+        ...ctx,
+        // failPlayers closed its player: a new one, once failPlayers is done
+        rejoin: () => queueMicrotask(() => {
+          if (req.gone) return
+          stream.removePlayer(players[i])
+          players[i] = stream.addPlayer(r)
+          stream.startPlayer(players[i])
+        }),
+      })
+      recorders.push(r)
+      players.push(stream.addPlayer(r))
+    }
     this.add(stream.key, recorders)
     req.onLeave(() => {
       for (const p of players) stream.removePlayer(p)
@@ -81,10 +109,16 @@ export class Recordings {
     return this.each(key, name, (r) => r.stop())
   }
 
-  /** Edge stops: every recording ends; resolves once every file is closed, or after `timeoutMs`. */
-  closeAll(timeoutMs: number): Promise<void> {
+  /**
+   * Edge stops: every recording ends; resolves once every file is closed, or after `timeoutMs`
+   * with one line naming the files not written out (a disk that does not answer).
+   */
+  async closeAll(timeoutMs: number): Promise<void> {
     for (const set of this.byStream.values()) for (const list of set) for (const r of list) r.end()
-    return bounded(Promise.all(this.open), timeoutMs)
+    await bounded(Promise.all(this.open.keys()), timeoutMs)
+    if (this.open.size === 0) return
+    const paths = [...this.open.values()].map((p) => `'${p}'`).join(', ')
+    this.log.error(`record: not written out after ${timeoutMs / 1000} s (the disk does not answer): ${paths}`)
   }
 
   private each(key: string, name: string, fn: (r: Recorder) => void): boolean {
@@ -99,9 +133,13 @@ export class Recordings {
     return found
   }
 
-  private track(closed: Promise<void>): void {
-    this.open.add(closed)
-    void closed.then(() => this.open.delete(closed))
+  private track(path: string, closed: Promise<void>): void {
+    this.open.set(closed, path)
+    this.lastByPath.set(path, closed)
+    void closed.then(() => {
+      this.open.delete(closed)
+      if (this.lastByPath.get(path) === closed) this.lastByPath.delete(path)
+    })
   }
 
   private add(key: string, recorders: readonly Recorder[]): void {

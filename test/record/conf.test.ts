@@ -1,6 +1,7 @@
 // The recorders of an application as the typed tree holds them (nginx-rtmp's record module,
 // pingos-observed.md §16): `recorder` blocks in order, then the application's own `record` as
 // the recorder "", each inheriting record_* from the enclosing levels; and file names.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +31,6 @@ t.test('recorder blocks in order, the application\'s own last; inherited record_
   t.match(r2, { record: ['all'], recordPath: '/r', recordSuffix: '-%Y.flv', recordUnique: true, recordMaxSizeBytes: 300 * 1024, recordMaxFrames: 10, recordIntervalMs: null })
   t.same(rm.record, ['all', 'manual'])
   t.match(own, { record: ['all'], recordPath: '/r', recordAppend: false, recordMaxSizeBytes: 0, recordMaxFrames: 0 })
-  t.match(own.where, { line: 5 }, 'the application\'s place')
 })
 
 t.test('defaults, and an application that does not record', async (t) => {
@@ -53,4 +53,22 @@ t.test('file names: <path>/<name>[-<unix seconds>]<strftime(suffix)>', async (t)
   t.equal(recordFilePath(own, 's1', at), `/rec/s1-${secs}-20261203-182707.flv`)
   const [plain] = recorders('', 'record all; record_path /rec;')
   t.equal(recordFilePath(plain, 's1', at), '/rec/s1.flv')
+})
+
+t.test('strftime: the conversions nginx users write, as date(1) prints them in local time', async (t) => {
+  const format = '%a %A %b %B %d %e %H %I %j %m %M %p %S %y %Y %Z %%'
+  for (const at of [new Date(2026, 0, 5, 9, 4, 3), new Date(2026, 11, 31, 23, 59, 59), new Date(2027, 6, 14, 12, 0, 0)]) {
+    const secs = Math.floor(at.getTime() / 1000)
+    const date = execFileSync('date', ['-d', `@${secs}`, `+${format}`], { env: { ...process.env, LC_ALL: 'C' } }).toString().trimEnd()
+    t.equal(strftime(format, at), date, date)
+  }
+})
+
+t.test('the stream name in the file name: bytes outside [A-Za-z0-9-._~] as %XX (ngx_rtmp_record_make_path)', async (t) => {
+  const [plain] = recorders('', 'record all; record_path /rec;')
+  const at = new Date()
+  t.equal(recordFilePath(plain, '../x', at), '/rec/..%2Fx.flv', 'no way out of record_path')
+  t.equal(recordFilePath(plain, 'a b/c', at), '/rec/a%20b%2Fc.flv')
+  t.equal(recordFilePath(plain, 'a\u0000b', at), '/rec/a%00b.flv', 'NUL does not reach the file system')
+  t.equal(recordFilePath(plain, 'é~A-z_0.9', at), '/rec/%C3%A9~A-z_0.9.flv', 'UTF-8 bytes, unreserved kept')
 })

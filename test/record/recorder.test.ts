@@ -3,109 +3,18 @@
 // (Recordings.start / stop), record_append's timestamps across two publishes, record_max_frames,
 // a full disk (/dev/full), and no descriptor left behind.
 import { execFileSync } from 'node:child_process'
-import {
-  closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadConfig } from '../../lib/conf/check.js'
-import type { AppConf, MainConf, RtmpServerConf } from '../../lib/conf/tree.js'
-import { HostResolver } from '../../lib/core/resolve.js'
-import { Logger } from '../../lib/core/log.js'
-import { FlvReader, type FlvTag } from '../../lib/flv/reader.js'
-import { Hub } from '../../lib/live/hub.js'
-import { LiveStages, type PublishRequest, type Publishing } from '../../lib/live/stages.js'
-import type { MediaMessage, MediaTypeId } from '../../lib/media/message.js'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/media/message.js'
-import { NotifyClient } from '../../lib/notify/client.js'
-import { Notifier } from '../../lib/notify/stages.js'
-import { Recordings } from '../../lib/record/stage.js'
 import { PLAYER_SOFT_BYTES } from '../../lib/live/stream.js'
-import { liveOptions } from '../../lib/server.js'
-import { StageRequest, type PlayInfo } from '../../lib/stages.js'
 import { testMediaTags } from '../helpers/origins.js'
+import { fds, recordUnit, tagsOf, type UnitPublisher } from '../helpers/record-unit.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'edge-record-unit-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-const logFile = join(dir, 'error.log')
-const log = new Logger([{ path: logFile, level: 'info' }])
-t.teardown(() => log.close())
-
-/** an rtmp server with application `rec` holding `body` */
-function tree(body: string): MainConf {
-  const file = join(dir, `c${Math.random().toString(36).slice(2)}.conf`)
-  writeFileSync(file, `events {}\nrtmp { server { listen 127.0.0.1:1; application rec { live on; ${body} } } }\n`)
-  return loadConfig({ prefix: dir, confFile: file, globals: null }).tree
-}
-
-interface Node {
-  readonly recordings: Recordings
-  publish(name: string): Promise<Publisher>
-}
-
-interface Publisher {
-  readonly req: PublishRequest
-  readonly statuses: string[]
-  readonly into: Publishing
-  /** the test media's tags from `from` up to `to` ms, timestamps shifted by `offsetMs` */
-  send(fromMs: number, toMs: number, offsetMs?: number): void
-}
-
-function node(conf: MainConf): Node {
-  const server = conf.rtmp?.servers[0] as RtmpServerConf
-  const app = server.applications[0] as AppConf
-  const hub = new Hub()
-  const live = new LiveStages(hub, (s, a) => liveOptions(s, a, 'edge-test'))
-  const recordings = new Recordings(log, new Notifier(new NotifyClient(new HostResolver({ addresses: [], timeoutMs: 1000 })), log))
-  const stages = [live.enter, live.publish, recordings.stage]
-  return {
-    recordings,
-    async publish(name) {
-      const statuses: string[] = []
-      let into: Publishing | null = null
-      const info: PlayInfo = {
-        clientId: 1, domain: '127.0.0.1', app: 'rec', name, pargs: '', args: '', flashVer: '', swfUrl: '', tcUrl: '',
-        pageUrl: '', audioCodecs: 0, videoCodecs: 0, scheme: 'rtmp', serverId: 'default', remoteAddr: '127.0.0.1',
-        remotePort: '1', serverAddr: '127.0.0.1', serverPort: '1',
-      }
-      const req: PublishRequest = new StageRequest('publish', info, app, server, {
-        publishing: (i: Publishing) => { into = i },
-        notice: (_level: string, code: string, description: string) => { statuses.push(`${code} ${description}`) },
-        close: () => req.close(),
-      })
-      const outcome = await new Promise<unknown>((resolve) => { void req.enter(stages, resolve) })
-      if (outcome !== null || into === null) throw new Error('the publish did not start')
-      const publishing: Publishing = into
-      return {
-        req,
-        statuses,
-        into: publishing,
-        send(fromMs, toMs, offsetMs = 0) {
-          for (const tag of testMediaTags()) {
-            if (tag.typeId !== MSG_AUDIO && tag.typeId !== MSG_VIDEO) continue
-            if (tag.timestamp < fromMs || tag.timestamp >= toMs) continue
-            const msg: MediaMessage = { typeId: tag.typeId as MediaTypeId, timestamp: tag.timestamp + offsetMs, payload: tag.payload }
-            publishing.media(msg)
-          }
-        },
-      }
-    },
-  }
-}
-
-function tagsOf(path: string): FlvTag[] {
-  const r = new FlvReader()
-  r.push(readFileSync(path))
-  return r.drain()
-}
-
-function fds(): number {
-  return readdirSync('/proc/self/fd').length
-}
+const { dir, logFile, tree, node } = recordUnit(t)
 
 /** the sequence headers plus every frame of the test media, sent in one go */
-function sendAll(p: Publisher): void {
+function sendAll(p: UnitPublisher): void {
   p.send(0, 1e9)
 }
 
@@ -226,4 +135,19 @@ t.test('a disk that takes nothing (a pipe nobody reads): memory stays bounded, t
   t.equal(lines.length, 1, 'one line')
   t.match(lines[0] ?? '', /write to '.*' failed \(32: Broken pipe\), recording stopped/)
   t.equal(fds(), before, 'no descriptor left')
+})
+
+t.test('the stream name is escaped into the file name: nothing written outside record_path', async (t) => {
+  const out = join(dir, 'names', 'rec')
+  mkdirSync(out, { recursive: true })
+  const n = node(tree(`record all; record_path ${out};`))
+  for (const name of ['../x', 'a b/c']) {
+    const p = await n.publish(name)
+    p.send(0, 3000)
+    p.req.close()
+  }
+  await n.recordings.closeAll(5000)
+  t.same(readdirSync(out).sort(), ['..%2Fx.flv', 'a%20b%2Fc.flv'])
+  t.same(readdirSync(join(dir, 'names')), ['rec'], 'nothing beside record_path')
+  t.ok(tagsOf(join(out, '..%2Fx.flv')).length > 0, 'recorded')
 })
