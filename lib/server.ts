@@ -105,9 +105,11 @@ export class EdgeNode {
         stream !== null && onStreamStage(n, stream),
         publish !== null && onPlayOrPublishStage(n, publish),
         this.live.publish,
-        app.recorders.length > 0 && this.recordings.stage,
         (app.pushes.length > 0 || app.notify.push.length > 0) && this.push,
         meta.length > 0 && onMetaStage(n, meta, (req, location, domain) => this.pushTo(req as PublishRequest, location, domain)),
+        // last: it may wait for the disk (record_notify's Record.Start comes before Publish.Start),
+        // and the stages before it must see the publish as it joined (the first publisher, its headers)
+        app.recorders.length > 0 && this.recordings.stage,
       ),
     }
   }

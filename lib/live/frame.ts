@@ -14,6 +14,9 @@ export class Frame {
   /** AVC/HEVC/enhanced sequence start or AAC sequence header */
   readonly sequenceHeader: boolean
   private rtmpBytes: Buffer | null = null
+  /** the last re-timed RTMP encoding (push legs after a change of publisher): its timestamp and chunks */
+  private retimedTs = -1
+  private retimedBytes: Buffer | null = null
   private flvBytes: Buffer | null = null
   private flvHeadBytes: Buffer | null = null
 
@@ -49,6 +52,21 @@ export class Frame {
       this.rtmpBytes = encodeChunks(csid, t, STREAM_ID, this.msg.timestamp, this.msg.payload, this.chunkSize)
     }
     return this.rtmpBytes
+  }
+
+  /**
+   * RTMP chunks of this message at another timestamp: the push legs whose timestamps were shifted
+   * by the same amount share one encoding (the last one asked for).
+   */
+  rtmpAt(timestamp: number): Buffer {
+    if (timestamp === this.msg.timestamp) return this.rtmp
+    if (this.retimedBytes === null || this.retimedTs !== timestamp) {
+      const t = this.msg.typeId
+      const csid = t === MSG_AUDIO ? CSID_AUDIO : t === MSG_VIDEO ? CSID_VIDEO : CSID_STATUS
+      this.retimedBytes = encodeChunks(csid, t, STREAM_ID, timestamp, this.msg.payload, this.chunkSize)
+      this.retimedTs = timestamp
+    }
+    return this.retimedBytes
   }
 
   /** one FLV tag with its PreviousTagSize, built once */

@@ -5,7 +5,8 @@
 import type { MediaMessage } from '../media/message.js'
 import { WAIT, type PlayFailure, type Stage, type StageRequest } from '../stages.js'
 import { streamKey, type Hub } from './hub.js'
-import type { LiveOptions, LiveStream, Player, PublisherHandle, Sink } from './stream.js'
+import type { LiveOptions, LiveStream, PublisherHandle } from './stream.js'
+import type { Player, Sink } from './player.js'
 import type { AppConf, RtmpServerConf } from '../conf/tree.js'
 
 /** A player's control of its play (RTMP pause / unpause). */

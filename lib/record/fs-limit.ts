@@ -22,7 +22,7 @@ export const RECORD_FS_OPS = 2
  * (2 MiB unwritten), so the recording is lost anyway; a disk that slow for that long is gone.
  */
 export const RECORD_FS_DEADLINE_MS = 10_000
-/** pool threads recording leaves to the rest of the node, stuck calls or not */
+/** pool threads recording leaves to the rest of the node, stuck calls or not (a pool of 1 is shared) */
 const POOL_THREADS_KEPT = 1
 /** libuv's threadpool size: UV_THREADPOOL_SIZE as libuv reads it at start (1..1024), else 4 */
 const POOL_THREADS = Math.min(1024, Math.max(1, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4))
@@ -130,7 +130,7 @@ export class FsLimiter {
 
   private pump(): void {
     while (this.waiting.length > 0 && this.running < this.opts.maxOps &&
-      this.running + this.stuck < this.poolThreads - POOL_THREADS_KEPT) {
+      this.running + this.stuck < Math.max(1, this.poolThreads - POOL_THREADS_KEPT)) {
       (this.waiting.shift() as Waiter).start()
     }
   }

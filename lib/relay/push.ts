@@ -16,7 +16,8 @@
 //   attempt, with the pull's back-off (§2.5); the last publisher leaves → every leg stops at once
 import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
 import type { Frame, OutputFormat } from '../live/frame.js'
-import type { LiveStream, Player, Sink } from '../live/stream.js'
+import type { LiveStream } from '../live/stream.js'
+import type { Player, Sink } from '../live/player.js'
 import { MSG_DATA_AMF0 } from '../media/message.js'
 import { NotifySubject } from '../notify/events.js'
 import type { RtmpClientSession } from '../rtmp/client-session.js'
@@ -58,6 +59,9 @@ export function startPush(ctx: RelayContext, stream: LiveStream, app: AppConf, s
   leg.start()
   return () => leg.stop('publisher left')
 }
+
+/** A track's timestamps going back more than this on one push connection are a new clock. */
+const CLOCK_STEP_BACK_MS = 1000
 
 class PushLeg extends RelayLeg implements Sink {
   readonly format: OutputFormat = 'rtmp'
@@ -171,18 +175,25 @@ class PushLeg extends RelayLeg implements Sink {
       return
     }
     this.carriedMedia()
-    if (this.rebase) {
-      // a new publisher's clock: continue where the last one stopped, or from its own if ahead
-      this.rebase = false
-      this.shift = Math.max(0, Math.max(this.lastAudio, this.lastVideo) - frame.timestamp)
-    }
     const video = frame.isVideo
-    // and a track never goes back (the other track may lead it at a change of clock)
-    const ts = Math.max(frame.timestamp + this.shift, video ? this.lastVideo : this.lastAudio)
+    const lastTrack = video ? this.lastVideo : this.lastAudio
+    const last = Math.max(this.lastAudio, this.lastVideo)
+    let ts: number
+    if (this.rebase && frame.sequenceHeader) {
+      // the new clock's header (stamped by its publisher long ago, maybe): at the connection's time
+      ts = Math.max(0, last)
+    } else {
+      // a new clock (another publisher, or this one's going back: an encoder reset, the 32-bit
+      // wrap): continue where the connection is; a small step back of one track is held instead
+      if (this.rebase || frame.timestamp + this.shift < lastTrack - CLOCK_STEP_BACK_MS) {
+        this.rebase = false
+        this.shift = Math.max(0, last - frame.timestamp)
+      }
+      ts = Math.max(frame.timestamp + this.shift, lastTrack)
+    }
     if (video) this.lastVideo = ts
     else this.lastAudio = ts
-    if (ts === frame.timestamp) client.send(frame.rtmp)
-    else client.sendMessage({ typeId: frame.msg.typeId, timestamp: ts, payload: frame.msg.payload })
+    client.send(frame.rtmpAt(ts))
   }
 
   streamBegin(): void {
@@ -194,9 +205,13 @@ class PushLeg extends RelayLeg implements Sink {
     this.rebase = true
   }
 
-  /** The stream gives up on the leg (the target does not keep up): the attempt ends, the next one follows. */
+  /**
+   * The stream gives up on the leg: the target does not keep up (the attempt ends, the next one
+   * follows), or the stream has no publisher left (idle_streams off, a reload): the leg stops.
+   */
   close(reason: string): void {
-    this.clientClosed(this.attempt, reason)
+    if (this.wanted()) this.clientClosed(this.attempt, reason)
+    else this.stop(reason)
   }
 
   fail(failure: PlayFailure): void {

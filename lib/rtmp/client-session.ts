@@ -41,13 +41,12 @@ import { IdleTimer } from '../core/idle-timer.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { AckWindow } from './ack-window.js'
 import { ChunkReader, type ChunkMessage } from './chunk-reader.js'
-import { encodeChunks } from './chunk-writer.js'
 import {
   commandMessage, decodeCommand, setChunkSizeMessage, userControlMessage, windowAckSizeMessage,
   type Command,
 } from './commands.js'
 import {
-  CSID_AUDIO, CSID_COMMAND, CSID_STATUS, CSID_VIDEO, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3, MSG_USER_CONTROL,
+  CSID_COMMAND, CSID_STATUS, MSG_AGGREGATE, MSG_COMMAND_AMF0, MSG_COMMAND_AMF3, MSG_DATA_AMF3, MSG_USER_CONTROL,
   MSG_WINDOW_ACK_SIZE, STREAM_ID, UC_PING_REQUEST, UC_PING_RESPONSE, UC_SET_BUFFER_LENGTH, UC_STREAM_BEGIN,
 } from './constants.js'
 import { ClientHandshake, ClientHandshakeState } from './handshake.js'
@@ -189,12 +188,6 @@ export class RtmpClientSession {
   /** Write a message already chunked at our chunk size (a push leg's share of the stream's output). */
   send(chunks: Buffer): void {
     this.write(chunks)
-  }
-
-  /** Chunk and write one message (a push leg's frame at a timestamp of its own). */
-  sendMessage(msg: MediaMessage): void {
-    const csid = msg.typeId === MSG_AUDIO ? CSID_AUDIO : msg.typeId === MSG_VIDEO ? CSID_VIDEO : CSID_STATUS
-    this.write(encodeChunks(csid, msg.typeId, STREAM_ID, msg.timestamp, msg.payload, this.opts.chunkSize))
   }
 
   /** User Control StreamBegin(1): what PingOS sends a push target when media starts (observed §14.1). */

@@ -10,7 +10,8 @@ import type { Socket } from 'node:net'
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import { Output, WriteMerger } from '../../lib/core/output.js'
 import type { Frame } from '../../lib/live/frame.js'
-import { LiveStream, type LiveOptions, type PublisherHandle, type Sink } from '../../lib/live/stream.js'
+import { LiveStream, type LiveOptions, type PublisherHandle } from '../../lib/live/stream.js'
+import { type Sink } from '../../lib/live/player.js'
 import { MSG_VIDEO, type MediaMessage } from '../../lib/media/message.js'
 
 const PLAYERS = 1000

@@ -8,9 +8,8 @@ import { encodeAmf0 } from '../../lib/amf/amf0.js'
 import { encodeFlvTag } from '../../lib/flv/tag.js'
 import { Frame, type OutputFormat } from '../../lib/live/frame.js'
 import { GopCache } from '../../lib/live/gop-cache.js'
-import {
-  LiveStream, PLAYER_HARD_BYTES, PLAYER_SOFT_BYTES, type LiveOptions, type Player, type PublisherHandle, type Sink,
-} from '../../lib/live/stream.js'
+import { LiveStream, type LiveOptions, type PublisherHandle } from '../../lib/live/stream.js'
+import { PLAYER_HARD_BYTES, PLAYER_SOFT_BYTES, type Player, type Sink } from '../../lib/live/player.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../../lib/media/message.js'
 import { encodeChunks } from '../../lib/rtmp/chunk-writer.js'
 import { CSID_VIDEO, STREAM_ID } from '../../lib/rtmp/constants.js'

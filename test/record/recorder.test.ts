@@ -7,7 +7,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path'
 import t from 'tap'
 import { MSG_AUDIO, MSG_VIDEO } from '../../lib/media/message.js'
-import { PLAYER_SOFT_BYTES } from '../../lib/live/stream.js'
+import { PLAYER_SOFT_BYTES } from '../../lib/live/player.js'
 import { testMediaTags } from '../helpers/origins.js'
 import { fds, recordUnit, tagsOf, type UnitPublisher } from '../helpers/record-unit.js'
 

@@ -6,7 +6,8 @@
 // came (`meta copy`), and `meta on` encodes only the flat object it rebuilds.
 import t from 'tap'
 import { decodeAmf0All, encodeAmf0 } from '../../lib/amf/amf0.js'
-import { LiveStream, type LiveOptions, type PublisherHandle, type Sink } from '../../lib/live/stream.js'
+import { LiveStream, type LiveOptions, type PublisherHandle } from '../../lib/live/stream.js'
+import { type Sink } from '../../lib/live/player.js'
 import type { Frame } from '../../lib/live/frame.js'
 import { MAX_METADATA_BYTES } from '../../lib/live/metadata.js'
 import { MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/media/message.js'
