@@ -3,6 +3,7 @@ import t from 'tap'
 import { ProtocolError } from '../../lib/core/errors.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/media/message.js'
 import { encodeFlvHeader, encodeFlvTag, FLV_TAG_HEADER_BYTES, flvTagBytes } from '../../lib/flv/tag.js'
+import { CANARY_A, findCanary, installCanary } from '../../scripts/fuzz/canary.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -62,4 +63,18 @@ t.test('a payload over 24 bits is ERR_FLV_FORMAT', async (t) => {
   }
   t.ok(err instanceof ProtocolError, 'a ProtocolError')
   t.match(err, { code: 'ERR_FLV_FORMAT', message: 'FLV tag data size 16777216 exceeds 16777215' })
+})
+
+t.test('every byte of a tag is written: fresh memory (allocUnsafe) never reaches a player', async (t) => {
+  // from here on in this process, allocUnsafe hands out memory filled with CANARY_A
+  installCanary()
+  for (const size of [0, 1, 7, 8, 9, 127, 128, 4096, 65_537]) {
+    // the payload cannot spell the canary: its bytes are 0x00..0x7f
+    const payload = Buffer.alloc(size, 0x21)
+    const tag = encodeFlvTag(MSG_VIDEO, 0x01020304, payload)
+    const expected = Buffer.concat([hex('09'), Buffer.from([size >>> 16 & 0xff, size >>> 8 & 0xff, size & 0xff]),
+      hex('020304 01 000000'), payload, Buffer.from([0, (size + 11) >>> 16 & 0xff, (size + 11) >>> 8 & 0xff, (size + 11) & 0xff])])
+    t.equal(findCanary(tag, CANARY_A), -1, `${size}-byte payload: no canary byte left`)
+    t.same(tag, expected, `${size}-byte payload: the bytes as FLV says`)
+  }
 })
