@@ -141,7 +141,7 @@ function rtmpClientOptions(
 }
 
 /** Where a leg is. One timer serves the state: the attempt's deadline, or the back-off wait. */
-export enum LegState {
+enum LegState {
   /** constructed, begin() not called */
   IDLE = 'idle',
   /** on_pull / on_push start asked, no answer yet (deadline armed) */
@@ -200,6 +200,16 @@ export abstract class RelayLeg {
   protected abstract refusedByNotify(status: number): void
   /** the remote answered play / publish with an error status of RELAY_ERROR_STATUS (§2.3 step 7, §5.2 step 6) */
   protected abstract refusedByRemote(failure: PlayFailure): void
+  /** the notify line's answer means "nothing to relay" (§3.4: on_pull, 200 only) */
+  protected nothingToRelay(status: number): boolean {
+    return status === 200
+  }
+
+  /** the leg can speak to a target of that scheme */
+  protected canRelay(target: RelayTarget): boolean {
+    return target.scheme === 'rtmp' || target.scheme === 'http'
+  }
+
   /** the attempt started relaying (a push leg joins the stream's players here) */
   protected relaying(): void {}
   /** the attempt ended: close its client and undo what it did to the stream (`relayed`: it had started) */
@@ -264,15 +274,14 @@ export abstract class RelayLeg {
         this.sendDone()
         this.refusedByNotify(res.status)
         this.stop(`${what} answered ${res.status}`)
-      } else if (res.status === 200 || (this.kind === 'push' && res.status > 200 && res.status < 300)) {
-        // "nothing to relay": give up until a new session asks again (§3.4: on_pull, 200 only)
+      } else if (this.nothingToRelay(res.status)) {
+        // give up until a new session asks again
         this.ctx.log.info(`${what}: 200, nothing to ${this.kind}`, this.logCtx)
         this.sendDone()
         this.stop(`${what} answered 200`)
       } else {
         const target = res.location === null ? null : locationTarget(res.location, res.domain, this.info)
-        // a push speaks RTMP only (§5.2)
-        if (target === null || (this.kind === 'push' && target.scheme !== 'rtmp')) {
+        if (target === null || !this.canRelay(target)) {
           this.ctx.log.error(`${what}: ${res.status} without a usable Location (${res.location ?? 'none'})`, this.logCtx)
           this.attemptEnded(id, false)
           return

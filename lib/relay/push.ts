@@ -127,6 +127,16 @@ class PushLeg extends RelayLeg implements Sink {
     this.stream.startPlayer(this.player)
   }
 
+  /** on_push: any 2xx means no push for this line (contract, item 7) */
+  protected nothingToRelay(status: number): boolean {
+    return status >= 200 && status < 300
+  }
+
+  /** a push speaks RTMP only (§5.2) */
+  protected canRelay(target: RelayTarget): boolean {
+    return target.scheme === 'rtmp'
+  }
+
   protected refusedByNotify(): void {
     this.stream.refusePublishers(forbidden(403))
   }
