@@ -10,7 +10,6 @@ import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
 import { LiveStages, type PlayRequest, type PublishRequest } from './live/stages.js'
 import { RtmpServerSession, type RtmpContext } from './rtmp/server-session.js'
-import type { FlvContext } from './http/flv-live.js'
 import { HostResolver } from './core/resolve.js'
 import { WriteMergers } from './core/output.js'
 import { NotifyClient } from './notify/client.js'
@@ -20,7 +19,10 @@ import { pullStage } from './relay/pull.js'
 import { pushStage, startPush } from './relay/push.js'
 import { RECORD_STOP_WAIT_MS, Recordings } from './record/stage.js'
 import { accessStage, type Stage } from './stages.js'
-import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpListener } from './http/server.js'
+import { HTTP_HEADER_TIMEOUT_MS, HttpConnection, type HttpContext, type HttpListener } from './http/server.js'
+import { NodeStats } from './stats/snapshot.js'
+import { answerOperations, type Operations } from './stats/operations.js'
+import { metricsText } from './stats/metrics.js'
 import type { ListenAddress } from './conf/values.js'
 
 /** One listening socket and the configuration its next connection gets (swapped on reload). */
@@ -40,7 +42,10 @@ export class EdgeNode {
   /** stop or quit has begun: nothing is opened again */
   private stopping = false
   private readonly rtmpContext: RtmpContext
-  private flvContext: FlvContext
+  private httpContext: HttpContext
+  /** what rtmp_stat, sys_stat and the metrics report */
+  readonly stats: NodeStats
+  private readonly operations: Operations
   private relayContext: RelayContext
   /** one client for every notification and on_pull callout */
   private readonly notify: Notifier
@@ -64,12 +69,31 @@ export class EdgeNode {
     this.rtmpContext = {
       log,
       mergers: new WriteMergers(),
-      nextSessionId: () => ++this.sessionCounter,
+      nextSessionId: () => {
+        this.stats.naccepted++
+        return ++this.sessionCounter
+      },
       play: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).play, outcome)),
       publish: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).publish, outcome)),
       currentApp: (listen, domain, app) => currentApp(this.tree, listen, domain, app),
     }
-    this.flvContext = this.newFlvContext()
+    this.stats = new NodeStats(this.hub, () => {
+      let bytesIn = 0
+      let bytesOut = 0
+      for (const s of this.sockets) {
+        bytesIn += s.bytesRead
+        bytesOut += s.bytesWritten
+      }
+      return [bytesIn, bytesOut]
+    })
+    this.operations = {
+      hub: this.hub,
+      stats: this.stats,
+      tree: () => this.tree,
+      record: (key, rec, start) => (start ? this.recordings.start(key, rec) : this.recordings.stop(key, rec)),
+      metrics: () => metricsText(this.stats.snapshot(this.tree)),
+    }
+    this.httpContext = this.newHttpContext()
   }
 
   /** The pipelines of every application of `tree`, composed once (at start and at reload). */
@@ -138,14 +162,20 @@ export class EdgeNode {
     })
   }
 
-  private newFlvContext(): FlvContext {
-    return { ...this.rtmpContext, serverName: this.serverName, rtmp: this.tree.rtmp }
+  private newHttpContext(): HttpContext {
+    return {
+      ...this.rtmpContext,
+      serverName: this.serverName,
+      rtmp: this.tree.rtmp,
+      operations: (h, loc, path, query) => answerOperations(this.operations, h, loc, path, query),
+    }
   }
 
   /** Open every listener; rejects (and closes what was opened) if one cannot be bound. */
   async start(): Promise<void> {
     const opened = await this.bindNew(this.tree)
     this.adopt(opened)
+    if (!this.stopping) this.stats.start()
     if (!this.stopping) this.stopProcessNotifications = processNotifications(this.notify, this.tree.rtmp)
   }
 
@@ -182,7 +212,8 @@ export class EdgeNode {
     this.notify.client.resolver = resolverOf(tree)
     this.relayContext = relayContext(tree, this.log, this.hub, this.notify)
     this.pipelines = this.compose(tree)
-    this.flvContext = this.newFlvContext()
+    this.httpContext = this.newHttpContext()
+    this.stats.reloaded()
     // a reload starts new worker processes in nginx: init_process and init_master again
     this.stopProcessNotifications?.()
     this.stopProcessNotifications = processNotifications(this.notify, tree.rtmp)
@@ -231,7 +262,7 @@ export class EdgeNode {
       for (const [address, listener] of httpListeners(tree.http?.servers ?? [])) {
         if (this.httpListening.has(address.text)) continue
         const onSocket = (socket: Socket): void => {
-          if (listener.scheme === 'https' || this.admit(socket)) new HttpConnection(socket, entry.listener, this.flvContext)
+          if (listener.scheme === 'https' || this.admit(socket)) new HttpConnection(socket, entry.listener, this.httpContext)
         }
         const entry: Listening<HttpListener> = {
           server: listener.scheme === 'https'
@@ -276,7 +307,10 @@ export class EdgeNode {
       return false
     }
     this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.stats.closed(socket.bytesRead, socket.bytesWritten)
+    })
     return true
   }
 
@@ -324,6 +358,7 @@ export class EdgeNode {
   /** Stop accepting; let current players finish (nginx -s quit). No reload is applied after it. */
   async quit(): Promise<void> {
     this.stopping = true
+    this.stats.stop()
     this.stopProcessNotifications?.()
     this.stopProcessNotifications = null
     const all = (): boolean => true

@@ -41,6 +41,8 @@ export interface PlayInfo {
   readonly remotePort: string
   readonly serverAddr: string
   readonly serverPort: string
+  /** the listening address text the session came in on (`0.0.0.0:1935`; HTTP-FLV: its flv_live's): rtmp_stat's <address>, rtmp_control's addr= */
+  readonly listen: string
 }
 
 /** An RTMP status a failed play or publish ends with, and the HTTP status an HTTP-FLV player gets. */

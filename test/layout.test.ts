@@ -38,6 +38,8 @@ const RULES: readonly [string, readonly Allowed[]][] = [
     { target: 'lib/http/' }, { target: 'lib/media/' }, treeTypes]],
   ['lib/record/', [node, core, { target: 'lib/live/', typeOnly: true }, treeTypes, { target: 'lib/media/' }, { target: 'lib/flv/' },
     { target: 'lib/stages' }, { target: 'lib/notify/' }, { target: 'lib/record/' }]],
+  ['lib/stats/', [node, core, { target: 'lib/live/', typeOnly: true }, { target: 'lib/media/' }, { target: 'lib/amf/', typeOnly: true },
+    { target: 'lib/stats/' }, treeTypes]],
   ['lib/server.ts', [node, { target: 'lib/' }]],
   ['lib/cli.ts', [node, core, { target: 'lib/server' }, { target: 'lib/conf/check' }, { target: 'lib/conf/load' }]],
 ]

@@ -96,7 +96,7 @@ export function liveHandlerOptions(...keys: string[]): Setter<LocationHandler> {
  * Handlers that answer a location (rtmp_stat, rtmp_control, sys_stat, ...); `words`: the
  * bitmask their arguments are checked against.
  */
-export function locationHandler(kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat' | 'unsupported', words?: readonly string[]): Setter<LocationHandler> {
+export function locationHandler(kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat' | 'edge_metrics' | 'unsupported', words?: readonly string[]): Setter<LocationHandler> {
   return (scope, stmt, into) => {
     const args = words === undefined ? stmt.args.map((a) => a.toLowerCase()) : checkWords(stmt, words)
     const where: ConfLocation = at(stmt)

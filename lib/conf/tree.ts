@@ -340,7 +340,7 @@ export interface FlvLiveHandler {
 
 export type LocationHandler =
   | FlvLiveHandler
-  | { readonly kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat', readonly args: readonly string[], readonly where: ConfLocation }
+  | { readonly kind: 'rtmp_stat' | 'rtmp_control' | 'sys_stat' | 'edge_metrics', readonly args: readonly string[], readonly where: ConfLocation }
   | { readonly kind: 'unsupported', readonly directive: string, readonly where: ConfLocation }
   | { readonly kind: 'static' }
 
@@ -373,6 +373,10 @@ export interface LocationConf {
   readonly defaultType: string
   /** chunked_transfer_encoding (default on) */
   readonly chunkedTransferEncoding: boolean
+  /** rtmp_stat_stylesheet (default none) */
+  readonly rtmpStatStylesheet: string | null
+  /** rtmp_stat_format (nginx-http-flv-module's; default xml) */
+  readonly rtmpStatFormat: 'xml' | 'json'
   readonly locations: readonly LocationConf[]
   readonly where: ConfLocation
 }

@@ -130,6 +130,7 @@ export class FlvLiveSession implements PlayClient {
       remotePort: String(s.remotePort ?? ''),
       serverAddr: s.localAddress ?? '',
       serverPort: String(s.localPort ?? ''),
+      listen: listener.address.text,
     }, app, server, this)
     this.request = play
     ctx.play(play, (failure) => {

@@ -1,10 +1,11 @@
 // The http{} block: one connection object per socket, requests parsed with nginx's limits,
 // routed to a server by Host and to a location as nginx matches them, then handed to the
-// location's handler: flv_live, static files, or 404 for handlers edge does not implement.
+// location's handler: flv_live, static files, the node's own operations locations (rtmp_stat,
+// rtmp_control, sys_stat, edge_metrics), or 404 for handlers edge does not implement.
 import { createReadStream, statSync, type ReadStream, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join, normalize, posix } from 'node:path'
-import type { AddHeader, HttpServerConf, LocationConf } from '../conf/tree.js'
+import type { AddHeader, HttpServerConf, LocationConf, LocationHandler } from '../conf/tree.js'
 import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
@@ -17,6 +18,19 @@ export const HTTP_HEADER_TIMEOUT_MS = 60_000
 export const HTTP_SEND_TIMEOUT_MS = 60_000
 /** lingering_timeout (nginx default 5s): after a last response, how long the client may keep the connection */
 export const HTTP_LINGERING_TIMEOUT_MS = 5000
+
+/** An operations location's handler (rtmp_stat, rtmp_control, sys_stat, edge_metrics). */
+export type OperationsHandler = Extract<LocationHandler, { args: readonly string[] }>
+
+/** Its answer: 200 with a body (no Content-Type when `type` is null, as rtmp_control), or an error page. */
+export type OperationsAnswer =
+  | { readonly status: 200, readonly type: string | null, readonly body: string }
+  | { readonly status: 404 | 500, readonly why: string }
+
+export interface HttpContext extends FlvContext {
+  /** the node answers an operations location's request */
+  operations(handler: OperationsHandler, loc: LocationConf, path: string, query: string): OperationsAnswer
+}
 
 /** The servers sharing one http listening address, the first (or default_server) as default. */
 export interface HttpListener {
@@ -62,7 +76,7 @@ export class HttpConnection {
   readonly peer: string
   readonly logCtx: LogContext
 
-  constructor(readonly socket: Socket, private readonly listener: HttpListener, private readonly ctx: FlvContext) {
+  constructor(readonly socket: Socket, private readonly listener: HttpListener, private readonly ctx: HttpContext) {
     this.peer = socket.remoteAddress ?? ''
     this.logCtx = { peer: `${this.peer}:${socket.remotePort ?? 0}` }
     this.timer = setTimeout(() => this.close(), HTTP_HEADER_TIMEOUT_MS)
@@ -124,8 +138,38 @@ export class HttpConnection {
       this.serveStatic(req, loc)
       return
     }
-    // rtmp_stat, rtmp_control, ts_live ...: named at start-up as not implemented
+    if (h.kind !== 'unsupported') {
+      this.serveOperations(req, loc, h)
+      return
+    }
+    // ts_live, hls2_live ...: named at start-up as not implemented
     this.sendError(404, [], keepAlive(req))
+  }
+
+  private serveOperations(req: HttpRequest, loc: LocationConf, h: OperationsHandler): void {
+    const keep = keepAlive(req)
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.sendError(405, [], keep)
+      return
+    }
+    const answer = this.ctx.operations(h, loc, req.path, req.query)
+    if (answer.status !== 200) {
+      this.ctx.log.info(`${h.kind}: "${req.path}?${req.query}": ${answer.why} (${answer.status})`, this.logCtx)
+      // nginx closes the connection after a handler's 500 (observed §15)
+      this.sendError(answer.status, [], answer.status === 404 && keep)
+      return
+    }
+    const body = Buffer.from(answer.body)
+    const head = responseHead(200, this.ctx.serverName, [
+      ...(answer.type === null ? [] : [['Content-Type', answer.type] as const]),
+      ['Content-Length', String(body.length)],
+      ['Connection', keep ? 'keep-alive' : 'close'],
+    ], loc.addHeaders)
+    this.socket.cork()
+    this.socket.write(head)
+    if (req.method === 'GET') this.socket.write(body)
+    this.socket.uncork()
+    this.done(keep)
   }
 
   /** A finished response: the connection takes the next request, or closes (further input ignored). */

@@ -1,6 +1,7 @@
 // A player as a live stream sees it: the sink it writes frames to (an RTMP or HTTP-FLV session,
 // a push leg, a recorder) and the stream's per-player state, with the bounds on unsent output.
 import type { PlayFailure } from '../stages.js'
+import type { Member } from './publisher.js'
 import type { Frame, OutputFormat } from './frame.js'
 
 const MiB = 1024 * 1024
@@ -41,5 +42,5 @@ export class Player {
   /** the stream gave up on it; nothing more is sent while it leaves */
   closed = false
 
-  constructor(readonly sink: Sink) {}
+  constructor(readonly sink: Sink, readonly member: Member | null) {}
 }

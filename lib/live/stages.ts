@@ -5,7 +5,8 @@
 import type { MediaMessage } from '../media/message.js'
 import { WAIT, type PlayFailure, type Stage, type StageRequest } from '../stages.js'
 import { streamKey, type Hub } from './hub.js'
-import type { LiveOptions, LiveStream, PublisherHandle } from './stream.js'
+import type { LiveOptions, LiveStream } from './stream.js'
+import { member, type PublisherHandle } from './publisher.js'
 import type { Player, Sink } from './player.js'
 import type { AppConf, RtmpServerConf } from '../conf/tree.js'
 
@@ -51,6 +52,9 @@ const ALREADY_PUBLISHING: PlayFailure = {
   level: 'error', code: 'NetStream.Publish.BadName', description: 'Already publishing', viaError: false, httpStatus: 400, keepConnection: true,
 }
 
+/** why a session dropped by rtmp_control closes (its log line) */
+const DROPPED = 'dropped by rtmp_control'
+
 /** pubpri of the publish query (§7.2): higher wins. */
 function publishPriority(pargs: string): number {
   const m = /(?:^|&)pubpri=(-?\d+)/.exec(pargs)
@@ -80,7 +84,8 @@ export class LiveStages {
     // ended while the request waited (its application is gone after a reload)
     if (stream.isEnded) return STREAM_NOT_FOUND
     if (!stream.hasPublisher && !req.app.idleStreams) return STREAM_NOT_FOUND
-    let player: Player | null = stream.addPlayer(req.client)
+    const m = member(req.info.clientId, req.info, req.client.format, false, () => req.client.close(DROPPED))
+    let player: Player | null = stream.addPlayer(req.client, m)
     req.onLeave(() => {
       if (player !== null) stream.removePlayer(player)
       else stream.unpause(req.client, false)
@@ -92,7 +97,7 @@ export class LiveStages {
         player = null
       },
       resume: () => {
-        if (player === null) player = stream.unpause(req.client, true)
+        if (player === null) player = stream.unpause(req.client, true, m)
       },
     })
     stream.startPlayer(player)
@@ -108,6 +113,7 @@ export class LiveStages {
       priority: publishPriority(req.info.pargs),
       close: (reason) => req.client.close(reason),
       refuse: (failure) => req.refuse(failure),
+      member: member(req.info.clientId, req.info, 'rtmp', false, () => req.client.close(DROPPED)),
     }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle

@@ -13,28 +13,11 @@ import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
 import { StreamEvents } from './events.js'
 import { Player, PLAYER_HARD_BYTES, PLAYER_SOFT_BYTES, type Sink } from './player.js'
+import type { Member, MemberView, PublisherHandle, PublisherState } from './publisher.js'
+import { Traffic } from './traffic.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
 import { readMetadata, rebuildMetadata } from './metadata.js'
-
-export interface PublisherHandle {
-  /** pubpri: higher wins; pull legs use -1 */
-  readonly priority: number
-  /** the stream ends under it (its application is gone after a reload): disconnect */
-  close(reason: string): void
-  /** a push target refused the stream (§5.2): tell the publisher how, then disconnect; relay legs have none */
-  refuse?(failure: PlayFailure): void
-}
-
-/** What each publisher last sent of metadata and sequence headers (kept per publisher, as nginx-rtmp). */
-interface PublisherState {
-  readonly handle: PublisherHandle
-  metadata: Frame | null
-  /** the onMetaData values as sent ($metadata, §6.1) */
-  metadataValues: AmfObject | null
-  audioHeader: Frame | null
-  videoHeader: Frame | null
-}
 
 /** The application settings a stream works by (from AppConf and its server). */
 export interface LiveOptions {
@@ -68,6 +51,7 @@ export class LiveStream implements StreamView {
   /** the active publisher has sent audio or video */
   private mediaStarted = false
   readonly createdAt = Date.now()
+  readonly traffic = new Traffic()
   /**
    * Plays and publishes that entered the stream's pipeline, from live.enter to their close
    * (waiting for a callout, playing, paused, publishing): they keep the stream, and end() closes
@@ -170,7 +154,7 @@ export class LiveStream implements StreamView {
   /** Join as publisher; false when one of the same priority exists (NetStream.Publish.BadName). */
   addPublisher(p: PublisherHandle): boolean {
     if (this.publishers.some((x) => x.handle.priority === p.priority)) return false
-    this.publishers.push({ handle: p, metadata: null, metadataValues: null, audioHeader: null, videoHeader: null })
+    this.publishers.push({ handle: p, metadata: null, metadataValues: null, audioHeader: null, videoHeader: null, paused: false, awaitKey: false })
     this.electPublisher()
     return true
   }
@@ -205,6 +189,33 @@ export class LiveStream implements StreamView {
   /** A push target refused the stream (§5.2): every publisher that can be told is refused. */
   refusePublishers(failure: PlayFailure): void {
     for (const p of [...this.publishers]) p.handle.refuse?.(failure)
+  }
+
+  /** The members of its publishers and players, for rtmp_stat and rtmp_control (§9). */
+  * members(): Generator<MemberView> {
+    for (const p of this.publishers) if (p.handle.member !== undefined) yield { member: p.handle.member, publishing: true, dropped: 0 }
+    for (const pl of this.players) if (pl.member !== null) yield { member: pl.member, publishing: false, dropped: pl.dropped }
+  }
+
+  /** rtmp_control pause / resume (§9.2): only a publisher's flag has an effect; false if `m` is none. */
+  pausePublisher(m: Member, paused: boolean): boolean {
+    const state = this.publishers.find((p) => p.handle.member === m)
+    if (state === undefined) return false
+    if (state.paused && !paused) state.awaitKey = true
+    state.paused = paused
+    return true
+  }
+
+  /** What rtmp_stat's <meta>, <avsync> and <timestamp> are made of. */
+  get codecState(): { metadata: AmfObject | null, audioHeader: Buffer | null, videoHeader: Buffer | null, lastAudioTs: number, lastVideoTs: number } {
+    const c = this.current
+    return {
+      metadata: c?.metadataValues ?? null,
+      audioHeader: c?.audioHeader?.msg.payload ?? null,
+      videoHeader: c?.videoHeader?.msg.payload ?? null,
+      lastAudioTs: this.lastAudioTs,
+      lastVideoTs: this.lastVideoTs,
+    }
   }
 
   private get metadata(): Frame | null { return this.current?.metadata ?? null }
@@ -265,12 +276,16 @@ export class LiveStream implements StreamView {
   publish(p: PublisherHandle, msg: MediaMessage): void {
     if (p !== this.activePublisher || msg.payload.length === 0) return
     const frame = new Frame(msg, this.opts.chunkSize, this.opts.hevcCodecId)
+    const state = this.current as PublisherState
+    if ((state.paused || state.awaitKey) && !this.passesPause(state, frame)) return
+    this.traffic.bytesIn += msg.payload.length
+    if (frame.isVideo) this.traffic.videoIn += msg.payload.length
+    else if (frame.isAudio) this.traffic.audioIn += msg.payload.length
     if (!this.mediaStarted) {
       this.mediaStarted = true
       for (const pl of this.players) pl.sink.streamBegin()
     }
     if (frame.sequenceHeader) {
-      const state = this.current as PublisherState
       if (frame.isVideo) state.videoHeader = frame
       else state.audioHeader = frame
       if (this.events.has('header')) this.events.emit('header', frame.isVideo ? 'video' : 'audio', p)
@@ -292,9 +307,19 @@ export class LiveStream implements StreamView {
     else if (frame.isAudio) this.lastAudioTs = frame.timestamp
   }
 
+  // A paused publisher's media is not forwarded; resumed, it starts again at a keyframe (the
+  // first audio frame when there is no video), headers always passing (§9.2).
+  private passesPause(state: PublisherState, frame: Frame): boolean {
+    if (frame.sequenceHeader) return true
+    if (state.paused) return false
+    if (!frame.keyframe && !(frame.isAudio && state.videoHeader === null)) return false
+    state.awaitKey = false
+    return true
+  }
+
   /** Add a player: StreamBegin if media flows, then (GOP cache) the cached burst. */
-  addPlayer(sink: Sink): Player {
-    const pl = new Player(sink)
+  addPlayer(sink: Sink, member: Member | null = null): Player {
+    const pl = new Player(sink, member)
     this.players.push(pl)
     if (sink.passive !== true) this.activePlayers++
     if (this.mediaStarted) sink.streamBegin()
@@ -361,9 +386,9 @@ export class LiveStream implements StreamView {
   }
 
   /** A paused player resumes (null: the stream ended meanwhile), or leaves (`resume` false). */
-  unpause(sink: Sink, resume: boolean): Player | null {
+  unpause(sink: Sink, resume: boolean, member: Member | null = null): Player | null {
     if (!this.paused.delete(sink) || !resume || this.ending) return null
-    const pl = this.addPlayer(sink)
+    const pl = this.addPlayer(sink, member)
     this.startPlayer(pl)
     return pl
   }
@@ -462,6 +487,7 @@ export class LiveStream implements StreamView {
       pl.metaVersion = this.metaVersion
       pl.sink.writeFrame(this.metadata)
     }
+    this.traffic.bytesOut += frame.msg.payload.length
     pl.sink.writeFrame(frame)
   }
 }

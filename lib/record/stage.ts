@@ -6,7 +6,7 @@
 // recording's part of the threadpool (fs-limit.ts), and closes every file when edge stops.
 import type { Logger } from '../core/log.js'
 import type { PublishRequest } from '../live/stages.js'
-import type { PublisherHandle } from '../live/stream.js'
+import type { PublisherHandle } from '../live/publisher.js'
 import type { Player } from '../live/player.js'
 import { subjectOf, type Notifier } from '../notify/stages.js'
 import type { Stage } from '../stages.js'

@@ -17,6 +17,7 @@ import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tre
 import type { Logger, LogContext } from '../core/log.js'
 import type { HostResolver } from '../core/resolve.js'
 import type { LiveStream } from '../live/stream.js'
+import { member, type Member } from '../live/publisher.js'
 import type { NotifyResponse } from '../notify/client.js'
 import type { NotifySubject, NotifyAct } from '../notify/events.js'
 import type { Notifier } from '../notify/stages.js'
@@ -365,7 +366,19 @@ export abstract class RelayLeg {
 
   // ---- retries (§2.5) ------------------------------------------------------------------------
 
-  private attemptEnded(id: number, byDeadline: boolean): void {
+  /** rtmp_control dropped the relaying connection (§9.2, scenario 34): a new attempt starts at once. */
+  reconnect(): void {
+    if (this.state !== LegState.RELAYING) return
+    this.ctx.log.info(`${this.kind}: dropped by rtmp_control`, this.logCtx)
+    this.attemptEnded(this.attempt, false, true)
+  }
+
+  /** The leg's member of the stream while it relays (§9.1: a connecting leg is not listed). */
+  protected relayMember(): Member {
+    return member(0, this.info, 'rtmp', true, () => this.reconnect())
+  }
+
+  private attemptEnded(id: number, byDeadline: boolean, retryAtOnce = false): void {
     if (!this.current(id)) return
     const relayed = this.state === LegState.RELAYING
     // WAITING first: closing the client re-enters here, and must find the attempt over
@@ -376,7 +389,7 @@ export abstract class RelayLeg {
     // PingOS retries at once after any attempt that reached "publishing"; a remote that answers
     // and then fails at once (or right after a cached burst) would be hammered, so edge asks for
     // media that flowed for at least the current back-off.
-    const succeeded = relayed && this.attemptGotMedia && Date.now() - this.relayingSince >= this.backoffMs
+    const succeeded = retryAtOnce || (relayed && this.attemptGotMedia && Date.now() - this.relayingSince >= this.backoffMs)
     if (this.stopped || !this.wanted()) {
       this.stop(this.kind === 'pull' ? 'no players left' : 'no publisher left')
       return

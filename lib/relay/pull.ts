@@ -22,7 +22,8 @@
 //   the last player leaves → the leg stops at once (no linger, §2.4)
 import type { AppConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
 import { FlvClient } from '../flv/client.js'
-import type { LiveStream, PublisherHandle } from '../live/stream.js'
+import type { LiveStream } from '../live/stream.js'
+import type { Member, PublisherHandle } from '../live/publisher.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { NotifySubject } from '../notify/events.js'
 import type { RtmpClientSession } from '../rtmp/client-session.js'
@@ -144,7 +145,15 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
     }
   }
 
+  /** what rtmp_stat lists of the leg: nothing until it relays (§9.1) */
+  member: Member | undefined = undefined
+
+  protected relaying(): void {
+    this.member = this.relayMember()
+  }
+
   protected dropAttempt(relayed: boolean): void {
+    this.member = undefined
     const client = this.client
     this.client = null
     client?.close('attempt ended')

@@ -123,7 +123,7 @@ class PushLeg extends RelayLeg implements Sink {
     this.lastAudio = this.lastVideo = -1
     this.shift = 0
     this.rebase = false
-    this.player = this.stream.addPlayer(this)
+    this.player = this.stream.addPlayer(this, this.relayMember())
     this.stream.startPlayer(this.player)
   }
 

@@ -358,6 +358,7 @@ export class RtmpServerSession implements PlayClient, PublishClient {
       remotePort: String(this.socket.remotePort ?? ''),
       serverAddr: this.socket.localAddress ?? '',
       serverPort: String(this.socket.localPort ?? ''),
+      listen: this.listener.address.text,
     }
   }
 

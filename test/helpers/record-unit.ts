@@ -101,7 +101,7 @@ function unitNode(conf: MainConf, log: Logger, fs?: FsLimiterOptions): UnitNode 
       const info: PlayInfo = {
         clientId: opts.clientId ?? 1, domain: '127.0.0.1', app: opts.app ?? 'rec', name, pargs: opts.pargs ?? '', args: '', flashVer: '',
         swfUrl: '', tcUrl: '', pageUrl: '', audioCodecs: 0, videoCodecs: 0, scheme: 'rtmp', serverId: 'default', remoteAddr: '127.0.0.1',
-        remotePort: '1', serverAddr: '127.0.0.1', serverPort: '1',
+        remotePort: '1', serverAddr: '127.0.0.1', serverPort: '1', listen: '0.0.0.0:1935',
       }
       const req: PublishRequest = new StageRequest('publish', info, app, server, {
         publishing: (i: Publishing) => { into = i },

@@ -30,7 +30,7 @@ function liveApp(tree: MainConf): AppConf {
 const PLAYER: PlayInfo = {
   clientId: 3, domain: '127.0.0.1', app: 'live', name: 's1', pargs: 'tok=abc&x=1', args: '', flashVer: 'LNX 9,0,124,2',
   swfUrl: '', tcUrl: 'rtmp://127.0.0.1:29350/live', pageUrl: '', audioCodecs: 3575, videoCodecs: 252, scheme: 'rtmp',
-  serverId: 'edgeA', remoteAddr: '127.0.0.1', remotePort: '52468', serverAddr: '127.0.0.1', serverPort: '29350',
+  serverId: 'edgeA', remoteAddr: '127.0.0.1', remotePort: '52468', serverAddr: '127.0.0.1', serverPort: '29350', listen: '0.0.0.0:1935',
 }
 
 t.test('on_play start: the observed query, raw values, spaces and all', async (t) => {

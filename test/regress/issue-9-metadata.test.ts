@@ -6,7 +6,8 @@
 // came (`meta copy`), and `meta on` encodes only the flat object it rebuilds.
 import t from 'tap'
 import { decodeAmf0All, encodeAmf0 } from '../../lib/amf/amf0.js'
-import { LiveStream, type LiveOptions, type PublisherHandle } from '../../lib/live/stream.js'
+import { LiveStream, type LiveOptions } from '../../lib/live/stream.js'
+import type { PublisherHandle } from '../../lib/live/publisher.js'
 import { type Sink } from '../../lib/live/player.js'
 import type { Frame } from '../../lib/live/frame.js'
 import { MAX_METADATA_BYTES } from '../../lib/live/metadata.js'

@@ -1,0 +1,214 @@
+// The node as rtmp_stat and sys_stat see it (§9.1, §9.3): taken from the hub's streams and their
+// members when asked, with bandwidths sampled every 10 s as nginx-rtmp does (so a new stream's
+// bw_* read 0 for its first interval, as observed §9).
+import { statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { MainConf } from '../conf/tree.js'
+import type { Hub } from '../live/hub.js'
+import type { LiveStream } from '../live/stream.js'
+import { audioMeta, videoMeta, type StreamMeta } from './meta.js'
+
+/** NGX_RTMP_BANDWIDTH_INTERVAL: bw_* are the bytes of the last 10 s interval, per second */
+export const BANDWIDTH_INTERVAL_MS = 10_000
+
+export interface StatClient {
+  readonly id: number
+  /** the listening address text it came in on */
+  readonly address: string
+  /** the peer's IP; '' for relay legs */
+  readonly remoteAddress: string
+  /** ms since it joined */
+  readonly time: number
+  readonly flashver: string
+  readonly pageurl: string
+  readonly swfurl: string
+  readonly dropped: number
+  readonly avsync: number
+  readonly timestamp: number
+  readonly publishing: boolean
+  readonly active: boolean
+  readonly relay: boolean
+  readonly protocol: 'rtmp' | 'flv'
+}
+
+export interface StatStream {
+  /** the stream key: serverid/app/name (§1.9) */
+  readonly key: string
+  readonly app: string
+  /** the last component of the stream name (§9.1) */
+  readonly name: string
+  /** ms since the stream was created */
+  readonly time: number
+  /** bits per second */
+  readonly bwIn: number
+  readonly bytesIn: number
+  readonly bwOut: number
+  readonly bytesOut: number
+  readonly bwAudio: number
+  readonly bwVideo: number
+  readonly clients: readonly StatClient[]
+  /** null without a publisher */
+  readonly meta: StreamMeta | null
+  readonly publishing: boolean
+  readonly active: boolean
+}
+
+export interface StatServer {
+  readonly serverId: string
+  readonly streams: readonly StatStream[]
+}
+
+export interface StatNode {
+  readonly pid: number
+  /** s since the configuration was loaded */
+  readonly uptime: number
+  readonly naccepted: number
+  readonly bwIn: number
+  readonly bytesIn: number
+  readonly bwOut: number
+  readonly bytesOut: number
+  readonly builtAt: Date
+  readonly servers: readonly StatServer[]
+}
+
+/** Byte counters at the last sample, and the bandwidths (bytes per second) it gave. */
+interface Sampled {
+  counts: number[]
+  rates: number[]
+}
+
+/** When the code was built: the compiled module's time (nginx: the binary's __DATE__ __TIME__). */
+function builtAt(): Date {
+  return statSync(fileURLToPath(import.meta.url), { throwIfNoEntry: false })?.mtime ?? new Date(0)
+}
+
+export class NodeStats {
+  private loadedAt = Date.now()
+  /** RTMP connections and HTTP-FLV plays accepted (the connection numbers handed out) */
+  naccepted = 0
+  /** bytes of connections already closed */
+  private closedIn = 0
+  private closedOut = 0
+  private readonly streams = new WeakMap<LiveStream, Sampled>()
+  private readonly node: Sampled = { counts: [0, 0], rates: [0, 0] }
+  private timer: NodeJS.Timeout | null = null
+  private readonly built = builtAt()
+
+  constructor(
+    private readonly hub: Hub,
+    /** bytes read and written by the connections open now */
+    private readonly openBytes: () => [number, number],
+  ) {}
+
+  /** Sample every 10 s from now (stopped by stop()). */
+  start(): void {
+    this.timer ??= setInterval(() => this.sample(), BANDWIDTH_INTERVAL_MS).unref()
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  /** A new configuration is in force: uptime counts from now (§9.1). */
+  reloaded(): void {
+    this.loadedAt = Date.now()
+  }
+
+  /** A connection closed: its bytes stay in the totals. */
+  closed(bytesIn: number, bytesOut: number): void {
+    this.closedIn += bytesIn
+    this.closedOut += bytesOut
+  }
+
+  /** Bytes read and written by every accepted connection, open or closed. */
+  totals(): [number, number] {
+    const [i, o] = this.openBytes()
+    return [this.closedIn + i, this.closedOut + o]
+  }
+
+  private sample(): void {
+    update(this.node, this.totals())
+    for (const s of this.hub.all()) {
+      const t = s.traffic
+      const counts = [t.bytesIn, t.bytesOut, t.audioIn, t.videoIn]
+      const prev = this.streams.get(s)
+      if (prev === undefined) this.streams.set(s, { counts, rates: [0, 0, 0, 0] })
+      else update(prev, counts)
+    }
+  }
+
+  /** The node now, its streams grouped by the serverids of `tree` (in their order). */
+  snapshot(tree: MainConf): StatNode {
+    const now = Date.now()
+    const [bytesIn, bytesOut] = this.totals()
+    const byServer = new Map<string, StatStream[]>()
+    for (const l of tree.rtmp?.listeners ?? []) for (const s of l.servers) byServer.set(s.serverId, [])
+    for (const s of this.hub.all()) {
+      let list = byServer.get(s.opts.serverId)
+      if (list === undefined) byServer.set(s.opts.serverId, list = [])
+      list.push(this.stream(s, now))
+    }
+    return {
+      pid: process.pid,
+      uptime: Math.floor((now - this.loadedAt) / 1000),
+      naccepted: this.naccepted,
+      bwIn: this.node.rates[0] * 8,
+      bytesIn,
+      bwOut: this.node.rates[1] * 8,
+      bytesOut,
+      builtAt: this.built,
+      servers: [...byServer].map(([serverId, streams]) => ({ serverId, streams })),
+    }
+  }
+
+  private stream(s: LiveStream, now: number): StatStream {
+    const codec = s.codecState
+    const avsync = codec.lastAudioTs >= 0 && codec.lastVideoTs >= 0 ? codec.lastAudioTs - codec.lastVideoTs : 0
+    const timestamp = Math.max(codec.lastAudioTs, codec.lastVideoTs, 0)
+    // the last joined first, as nginx-rtmp's list
+    const views = [...s.members()].sort((a, b) => b.member.seq - a.member.seq)
+    const clients = views.map(({ member: m, publishing, dropped }): StatClient => ({
+        id: m.id,
+        address: m.info.listen,
+        remoteAddress: m.relay ? '' : m.info.remoteAddr,
+        time: now - m.since,
+        flashver: m.info.flashVer,
+        pageurl: m.info.pageUrl,
+        swfurl: m.info.swfUrl,
+        dropped,
+        avsync,
+        timestamp,
+        // a push leg plays the stream: it is listed as a subscriber (observed §15)
+        publishing,
+        active: true,
+        relay: m.relay,
+        protocol: m.protocol,
+      }))
+    const rates = this.streams.get(s)?.rates ?? [0, 0, 0, 0]
+    const t = s.traffic
+    const [, app, ...rest] = s.key.split('/')
+    const name = rest.join('/')
+    return {
+      key: s.key,
+      app,
+      name: name.slice(name.lastIndexOf('/') + 1),
+      time: now - s.createdAt,
+      bwIn: rates[0] * 8,
+      bytesIn: t.bytesIn,
+      bwOut: rates[1] * 8,
+      bytesOut: t.bytesOut,
+      bwAudio: rates[2] * 8,
+      bwVideo: rates[3] * 8,
+      clients,
+      meta: s.hasPublisher ? { video: videoMeta(codec.metadata, codec.videoHeader, s.opts.hevcCodecId), audio: audioMeta(codec.audioHeader) } : null,
+      publishing: s.hasPublisher,
+      active: s.isActive,
+    }
+  }
+}
+
+function update(x: Sampled, counts: number[]): void {
+  x.rates = counts.map((c, i) => Math.round((c - x.counts[i]) * 1000 / BANDWIDTH_INTERVAL_MS))
+  x.counts = counts
+}
