@@ -22,7 +22,8 @@ function flvUrl(app, name) {
   return `/${encodeURIComponent(app)}/${encodeURIComponent(name)}.flv`
 }
 
-function showError(el, text) {
+/** Shows `text` in `el`, hidden when empty. */
+function setText(el, text) {
   el.textContent = text
   el.hidden = text === ''
 }
@@ -101,10 +102,15 @@ async function refresh() {
     const res = await fetch(STATS_URL, { cache: 'no-store', signal: AbortSignal.timeout(STATS_TIMEOUT_MS) })
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`)
     const stats = await res.json()
-    showError($('stats-error'), '')
-    renderStreams(liveStreams(stats))
+    setText($('stats-error'), '')
+    const streams = liveStreams(stats)
+    renderStreams(streams)
+    // a player stays connected when the publisher leaves (as on nginx-rtmp), so the video just
+    // stops: say why
+    const live = current !== null && streams.some((s) => `${s.app}/${s.name}` === current)
+    setText($('player-status'), current === null || live ? '' : `${current} has no publisher now.`)
   } catch (err) {
-    showError($('stats-error'), `Stats unreachable (${STATS_URL}): ${err.message}`)
+    setText($('stats-error'), `Stats unreachable (${STATS_URL}): ${err.message}`)
   } finally {
     setTimeout(refresh, REFRESH_MS)
   }
@@ -132,17 +138,18 @@ function play(app, name, meta) {
   $('player-title').textContent = current
   $('player-url').href = url
   $('player-url').textContent = new URL(url, location.href).href
-  showError($('player-error'), '')
+  setText($('player-error'), '')
+  setText($('player-status'), '')
   for (const tr of $('streams').tBodies[0].rows) tr.className = tr.dataset.stream === current ? 'current' : ''
   // the address bar names what plays, so the page can be reloaded or shared
   history.replaceState(null, '', `?${new URLSearchParams({ app, name })}`)
 
   if (typeof mpegts === 'undefined') {
-    showError($('player-error'), 'Play error: the player library did not load (lib/mpegts.js/mpegts.js)')
+    setText($('player-error'), 'Play error: the player library did not load (lib/mpegts.js/mpegts.js)')
     return
   }
   if (!mpegts.getFeatureList().mseLivePlayback) {
-    showError($('player-error'), 'Play error: this browser cannot play live streams (no Media Source Extensions)')
+    setText($('player-error'), 'Play error: this browser cannot play live streams (no Media Source Extensions)')
     return
   }
   const source = { type: 'flv', isLive: true, url }
@@ -153,15 +160,15 @@ function play(app, name, meta) {
   player = mpegts.createPlayer(source, { isLive: true, liveSync: true })
   player.on(mpegts.Events.ERROR, (type, detail, info) => {
     const why = info?.code ? `HTTP ${info.code} ${info.msg ?? ''}` : info?.msg ?? ''
-    showError($('player-error'), `Play error: ${type} ${detail}${why ? `: ${why}` : ''}`)
+    setText($('player-error'), `Play error: ${type} ${detail}${why ? `: ${why}` : ''}`)
   })
   player.on(mpegts.Events.LOADING_COMPLETE, () => {
-    showError($('player-error'), 'The stream ended.')
+    setText($('player-error'), 'The stream ended.')
   })
   player.attachMediaElement(video)
   player.load()
   player.play()?.catch((err) => {
-    showError($('player-error'), `Play error: ${err.message} (press play on the video)`)
+    setText($('player-error'), `Play error: ${err.message} (press play on the video)`)
   })
 }
 

@@ -79,11 +79,17 @@ ${httpConf(httpPort, rtmpPort, opts)}`)
   return { edge, rtmpPort, httpPort }
 }
 
+interface Publisher {
+  /** ffmpeg's error output so far */
+  errors(): string
+  stop(): Promise<void>
+}
+
 /**
- * ffmpeg publishing a live test pattern (H.264 + AAC, one keyframe a second) into `url`; its
- * error output so far. Killed by PID in t's teardown.
+ * ffmpeg publishing a live test pattern (H.264 + AAC, one keyframe a second) into `url`;
+ * stopped (killed by PID) in t's teardown at the latest.
  */
-function publishTestPattern(t: Test, url: string): () => string {
+function publishTestPattern(t: Test, url: string): Publisher {
   const child = spawn(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', `testsrc=size=${WIDTH}x${HEIGHT}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '25',
@@ -91,13 +97,23 @@ function publishTestPattern(t: Test, url: string): () => string {
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   const exited = once(child, 'exit')
-  t.teardown(async () => {
+  const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL')
       await exited
     }
+  }
+  t.teardown(stop)
+  return { errors: () => stderr, stop }
+}
+
+/** publishTestPattern() into live/<name> of `edge`, once the edge logs the publish. */
+async function publishLive(t: Test, edge: EdgeProcess, rtmpPort: number, name: string): Promise<Publisher> {
+  const publisher = publishTestPattern(t, `rtmp://127.0.0.1:${rtmpPort}/live/${name}`)
+  await edge.waitForLog(`publish: name='${name}'`, PUBLISH_WAIT_MS).catch((err: Error) => {
+    throw new Error(`${err.message}\nffmpeg: ${publisher.errors()}`)
   })
-  return () => stderr
+  return publisher
 }
 
 /**
@@ -150,6 +166,7 @@ async function textOf(page: Page, selector: string): Promise<string> {
 let browser: Browser
 let edge: EdgeProcess
 let httpPort = 0
+let rtmpPort = 0
 
 // Set up in t.before, not at top level: tap ends a root test that awaits between assertions.
 t.before(async () => {
@@ -157,10 +174,8 @@ t.before(async () => {
   const node = await startPageEdge(t, { stat: true })
   edge = node.edge
   httpPort = node.httpPort
-  const ffmpegErrors = publishTestPattern(t, `rtmp://127.0.0.1:${node.rtmpPort}/live/${STREAM}`)
-  await edge.waitForLog(`publish: name='${STREAM}'`, PUBLISH_WAIT_MS).catch((err: Error) => {
-    throw new Error(`${err.message}\nffmpeg: ${ffmpegErrors()}`)
-  })
+  rtmpPort = node.rtmpPort
+  await publishLive(t, edge, rtmpPort, STREAM)
   browser = await launchChromium(t)
 })
 
@@ -204,6 +219,18 @@ t.test('index.html?app=live&name=… plays at once, muted, without a click', { s
   t.ok(later.muted, 'muted, as browsers require for autoplay')
   t.ok(later.frames > 0, 'frames decoded')
   t.equal(await textOf(page, '#player-title'), `live/${STREAM}`)
+})
+
+t.test('when the publisher leaves, the page says so under the stopped video', { skip }, async (t) => {
+  const publisher = await publishLive(t, edge, rtmpPort, 'gone')
+  const page = await openPage(t, browser, `http://127.0.0.1:${httpPort}/?app=live&name=gone`)
+  await playedPast(page, 0, 0.5)
+  await page.waitForSelector('#streams tr[data-stream="live/gone"]', { timeout: PAGE_STATE_MS })
+  t.ok(await page.isHidden('#player-status'), 'nothing to say while the list has it live')
+  await publisher.stop()
+  await page.waitForSelector('#player-status:not([hidden])', { timeout: PAGE_STATE_MS })
+  t.equal(await textOf(page, '#player-status'), 'live/gone has no publisher now.')
+  t.equal(await textOf(page, '#player-error'), '', 'not an error')
 })
 
 t.test('a stream the node cannot serve shows a play error on the page', { skip }, async (t) => {
