@@ -22,6 +22,8 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 /** bound on chromium starting and on a page loading */
 const BROWSER_START_MS = 30_000
+/** how long chromium may take to close before it is killed */
+const BROWSER_CLOSE_MS = 5000
 /** bound on ffmpeg's publish reaching the edge */
 const PUBLISH_WAIT_MS = 15_000
 /** bound on a page state: a stats refresh (3 s) and a play start, with room for a loaded machine */
@@ -117,17 +119,18 @@ async function publishLive(t: Test, edge: EdgeProcess, rtmpPort: number, name: s
 }
 
 /**
- * Debian's chromium, headless, launched as a server so that its process is ours to end: closed
- * (and killed by PID if it lingers) in t's teardown.
+ * Debian's chromium, headless, launched as a server so that its process is ours to end: closed in
+ * t's teardown, and killed by PID if it has not exited BROWSER_CLOSE_MS later.
  */
 async function launchChromium(t: Test): Promise<Browser> {
   const server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: BROWSER_START_MS })
   const proc = server.process()
   const exited = once(proc, 'exit')
   t.teardown(async () => {
+    const kill = setTimeout(() => proc.kill('SIGKILL'), BROWSER_CLOSE_MS)
     await server.close()
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
     await exited
+    clearTimeout(kill)
   })
   return chromium.connect(server.wsEndpoint(), { timeout: BROWSER_START_MS })
 }
