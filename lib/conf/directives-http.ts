@@ -131,8 +131,10 @@ export function httpDirectives(): void {
   d('error_page', HSLI, N2M, list)
   d('try_files', HTTP_SRV | HTTP_LOC, N2M, acceptOnce)
   d('internal', HTTP_LOC, N0, acceptOnce)
-  d('allow', HSL | HTTP_LMT, N1, httpAccess)
-  d('deny', HSL | HTTP_LMT, N1, httpAccess)
+  // ngx_http_access_module: the rules of the innermost level that has some, in order
+  const ACCESS = loc('access', [])
+  r('allow', HSL | HTTP_LMT, N1, httpAccess, ACCESS)
+  r('deny', HSL | HTTP_LMT, N1, httpAccess, ACCESS)
   d('auth_basic', HSL | HTTP_LMT, N1, str)
   d('auth_basic_user_file', HSL | HTTP_LMT, N1, str)
   d('stub_status', HTTP_SRV | HTTP_LOC, N01, acceptOnce)

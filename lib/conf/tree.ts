@@ -373,6 +373,8 @@ export interface LocationConf {
   readonly defaultType: string
   /** chunked_transfer_encoding (default on) */
   readonly chunkedTransferEncoding: boolean
+  /** allow / deny (http): who may use the location, first matching rule wins */
+  readonly access: readonly AccessRule[]
   /** rtmp_stat_stylesheet (default none) */
   readonly rtmpStatStylesheet: string | null
   /** rtmp_stat_format (nginx-http-flv-module's; default xml) */

@@ -202,6 +202,21 @@ export class FlvLiveSession implements PlayClient {
 
   joined(): void {}
 
+  /** rtmp_control redirect (§9.2): the same response goes on with the stream `target` names. */
+  redirect(target: string): void {
+    const old = this.request
+    if (old === null || this.closed) return
+    const q = target.indexOf('?')
+    const name = q === -1 ? target : target.slice(0, q)
+    this.ctx.log.info(`flv play: redirected to '${name}' by rtmp_control`, this.logCtx)
+    this.leave()
+    const req: PlayRequest = new StageRequest('play', { ...old.info, name, pargs: q === -1 ? '' : target.slice(q + 1) }, old.app, old.server, this)
+    this.request = req
+    this.ctx.play(req, (failure) => {
+      if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`)
+    })
+  }
+
   private leave(): void {
     const req = this.request
     this.request = null

@@ -6,6 +6,7 @@ import { createReadStream, statSync, type ReadStream, type Stats } from 'node:fs
 import type { Socket } from 'node:net'
 import { join, normalize, posix } from 'node:path'
 import type { AddHeader, HttpServerConf, LocationConf, LocationHandler } from '../conf/tree.js'
+import { accessAllowed } from '../core/access.js'
 import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
@@ -129,6 +130,12 @@ export class HttpConnection {
       this.sendError(404, [], keepAlive(req))
       return
     }
+    // ngx_http_access_module, in the access phase: before any handler
+    if (!accessAllowed(loc.access, 'play', this.peer)) {
+      this.ctx.log.error('access forbidden by rule', this.logCtx)
+      this.sendError(403, [], keepAlive(req))
+      return
+    }
     const h = loc.handler
     if (h.kind === 'flv_live') {
       new FlvLiveSession(this, req, host, loc, h, this.listener.scheme, this.ctx)
@@ -148,10 +155,7 @@ export class HttpConnection {
 
   private serveOperations(req: HttpRequest, loc: LocationConf, h: OperationsHandler): void {
     const keep = keepAlive(req)
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      this.sendError(405, [], keep)
-      return
-    }
+    // as nginx-rtmp's handlers: any method is answered (HEAD without the body)
     const answer = this.ctx.operations(h, loc, req.path, req.query)
     if (answer.status !== 200) {
       this.ctx.log.info(`${h.kind}: "${req.path}?${req.query}": ${answer.why} (${answer.status})`, this.logCtx)
@@ -167,7 +171,7 @@ export class HttpConnection {
     ], loc.addHeaders)
     this.socket.cork()
     this.socket.write(head)
-    if (req.method === 'GET') this.socket.write(body)
+    if (req.method !== 'HEAD') this.socket.write(body)
     this.socket.uncork()
     this.done(keep)
   }

@@ -21,13 +21,15 @@ export interface Member {
   readonly seq: number
   /** rtmp_control drop: a session is closed (no status); a relay leg reconnects at once */
   drop(): void
+  /** rtmp_control redirect: a session plays or publishes `target` instead; null for relay legs */
+  readonly redirect: ((target: string) => void) | null
 }
 
 let joins = 0
 
 /** A member joining now. */
-export function member(id: number, info: PlayInfo, protocol: 'rtmp' | 'flv', relay: boolean, drop: () => void): Member {
-  return { id, info, protocol, relay, since: Date.now(), seq: ++joins, drop }
+export function member(id: number, info: PlayInfo, protocol: 'rtmp' | 'flv', relay: boolean, drop: () => void, redirect: ((target: string) => void) | null = null): Member {
+  return { id, info, protocol, relay, since: Date.now(), seq: ++joins, drop, redirect }
 }
 
 export interface PublisherHandle {

@@ -27,6 +27,8 @@ export interface Publishing {
 export interface PlayClient extends Sink {
   /** joined: `control` pauses and resumes it */
   joined(control: PlayControl): void
+  /** rtmp_control redirect: leave this stream and play the one `target` names */
+  redirect(target: string): void
 }
 
 /** A publisher as the publish pipeline sees it. */
@@ -37,6 +39,8 @@ export interface PublishClient {
   notice(level: string, code: string, description: string): void
   /** the stream ends under it */
   close(reason: string): void
+  /** rtmp_control redirect: publish as `target` instead */
+  redirect(target: string): void
 }
 
 export type PlayRequest = StageRequest<LiveStream, PlayClient>
@@ -84,7 +88,7 @@ export class LiveStages {
     // ended while the request waited (its application is gone after a reload)
     if (stream.isEnded) return STREAM_NOT_FOUND
     if (!stream.hasPublisher && !req.app.idleStreams) return STREAM_NOT_FOUND
-    const m = member(req.info.clientId, req.info, req.client.format, false, () => req.client.close(DROPPED))
+    const m = member(req.info.clientId, req.info, req.client.format, false, () => req.client.close(DROPPED), (to) => req.client.redirect(to))
     let player: Player | null = stream.addPlayer(req.client, m)
     req.onLeave(() => {
       if (player !== null) stream.removePlayer(player)
@@ -113,7 +117,7 @@ export class LiveStages {
       priority: publishPriority(req.info.pargs),
       close: (reason) => req.client.close(reason),
       refuse: (failure) => req.refuse(failure),
-      member: member(req.info.clientId, req.info, 'rtmp', false, () => req.client.close(DROPPED)),
+      member: member(req.info.clientId, req.info, 'rtmp', false, () => req.client.close(DROPPED), (to) => req.client.redirect(to)),
     }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle

@@ -295,7 +295,12 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     const app = this.currentApp()
     if (app === null) return
     const { name, args } = splitStreamName(cmd.args[0])
-    const req: PublishRequest = new StageRequest('publish', this.sessionInfo(name, args), app, this.server, this)
+    this.publish(this.sessionInfo(name, args), app)
+  }
+
+  private publish(info: PlayInfo, app: AppConf): void {
+    const { name, pargs: args } = info
+    const req: PublishRequest = new StageRequest('publish', info, app, this.server, this)
     this.request = req
     this.ctx.publish(req, (failure) => {
       if (failure !== null) {
@@ -314,7 +319,12 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     const { name, args } = splitStreamName(cmd.args[0])
     // `timeout` is also the write timeout (§1.5): output blocked that long ends the session
     this.out.configure(this.ctx.mergers.get(app.mergeTimeMs), app.mergeFrame, this.server.timeoutMs)
-    const req: PlayRequest = new StageRequest('play', this.sessionInfo(name, args), app, this.server, this)
+    this.play(this.sessionInfo(name, args), app)
+  }
+
+  private play(info: PlayInfo, app: AppConf): void {
+    const { name, pargs: args } = info
+    const req: PlayRequest = new StageRequest('play', info, app, this.server, this)
     this.request = req
     this.ctx.play(req, (failure) => {
       if (failure !== null) {
@@ -392,6 +402,19 @@ export class RtmpServerSession implements PlayClient, PublishClient {
   }
 
   // ---- what the pipelines call ---------------------------------------------------------------
+
+  /** rtmp_control redirect (§9.2): the play or publish goes on as `target` (a name, with ?args or not). */
+  redirect(target: string): void {
+    const req = this.request
+    if (req === null || this.phase === Phase.Closed) return
+    const { name, args } = splitStreamName(target)
+    this.ctx.log.info(`${req.action}: redirected to '${name}' by rtmp_control`, this.logCtx(req.info.name))
+    if (req.action === 'play') this.streamEof()
+    this.leaveStream()
+    const info = { ...req.info, name, pargs: args }
+    if (req.action === 'play') this.play(info, req.app)
+    else this.publish(info, req.app)
+  }
 
   joined(control: PlayControl): void {
     this.control = control

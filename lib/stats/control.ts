@@ -1,5 +1,5 @@
 // rtmp_control (§9.2, observed §15): `…/<section>/<method>?srv=…[&app=…[&name=…]][&clientid=…][&addr=…]`
-// drops, pauses or resumes the sessions and relay legs it selects, or starts and stops a
+// drops, pauses, resumes or redirects the sessions and relay legs it selects, or starts and stops a
 // recorder. The answer is the count of sessions acted on (records: "ok\n"); a request it cannot
 // carry out is a 500, a section the location does not enable is declined (404).
 import { queryArg } from '../core/query.js'
@@ -35,10 +35,8 @@ export function control(path: string, query: string, enabled: readonly string[],
   const streams = select(targets.hub, srv, queryArg(query, 'app'), queryArg(query, 'name'))
   if ((section as Section) === 'record') return record(streams, method, queryArg(query, 'rec') ?? '', targets)
   if (method !== 'publisher' && method !== 'subscriber' && method !== 'client') return fail(`no control method "${method}"`)
-  if (section === 'redirect') {
-    if (queryArg(query, 'newname') === null) return fail('redirect needs newname')
-    return fail('redirect is not implemented (docs/compat.md)')
-  }
+  const newName = queryArg(query, 'newname')
+  if (section === 'redirect' && newName === null) return fail('redirect needs newname')
   const clientId = queryArg(query, 'clientid')
   const addr = queryArg(query, 'addr')
   const picked: { stream: LiveStream, member: Member, publishing: boolean }[] = []
@@ -52,6 +50,7 @@ export function control(path: string, query: string, enabled: readonly string[],
   }
   for (const p of picked) {
     if (section === 'drop') p.member.drop()
+    else if (section === 'redirect') p.member.redirect?.(newName as string)
     // pausing a subscriber has no effect on the fan-out (§9.2); it is counted all the same
     else if (p.publishing) p.stream.pausePublisher(p.member, section === 'pause')
   }

@@ -205,7 +205,7 @@ const FIELDS = {
   }),
   location: keys<LocationConf>({
     modifier: 1, path: 1, regex: 1, handler: 1, root: 1, alias: 1, index: 1, addHeaders: 1, types: 1,
-    defaultType: 1, chunkedTransferEncoding: 1, rtmpStatStylesheet: 1, rtmpStatFormat: 1, locations: 1, where: 1,
+    defaultType: 1, chunkedTransferEncoding: 1, rtmpStatStylesheet: 1, rtmpStatFormat: 1, access: 1, locations: 1, where: 1,
   }),
 }
 

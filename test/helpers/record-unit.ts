@@ -110,6 +110,7 @@ function unitNode(conf: MainConf, log: Logger, fs?: FsLimiterOptions): UnitNode 
           told.emit('status')
         },
         close: () => req.close(),
+        redirect: () => { throw new Error('not redirected in these tests') },
       })
       const outcome = await new Promise<unknown>((resolve) => { void req.enter(stages, resolve) })
       if (outcome !== null || into === null) throw new Error('the publish did not start')
