@@ -62,30 +62,19 @@ export class EdgeNode {
 
   constructor(private tree: MainConf, private readonly log: Logger, private readonly serverName: string) {
     this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
-    this.relayContext = relayContext(tree, log, this.hub, this.notify)
+    this.relayContext = relayContext(tree, log, this.hub, this.notify, (socket) => this.stats.track(socket))
     this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
     this.recordings = new Recordings(log, this.notify)
     this.pipelines = this.compose(tree)
     this.rtmpContext = {
       log,
       mergers: new WriteMergers(),
-      nextSessionId: () => {
-        this.stats.naccepted++
-        return ++this.sessionCounter
-      },
+      nextSessionId: () => ++this.sessionCounter,
       play: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).play, outcome)),
       publish: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).publish, outcome)),
       currentApp: (listen, domain, app) => currentApp(this.tree, listen, domain, app),
     }
-    this.stats = new NodeStats(this.hub, () => {
-      let bytesIn = 0
-      let bytesOut = 0
-      for (const s of this.sockets) {
-        bytesIn += s.bytesRead
-        bytesOut += s.bytesWritten
-      }
-      return [bytesIn, bytesOut]
-    })
+    this.stats = new NodeStats(this.hub)
     this.operations = {
       hub: this.hub,
       stats: this.stats,
@@ -210,7 +199,7 @@ export class EdgeNode {
     }
     this.tree = tree
     this.notify.client.resolver = resolverOf(tree)
-    this.relayContext = relayContext(tree, this.log, this.hub, this.notify)
+    this.relayContext = relayContext(tree, this.log, this.hub, this.notify, (socket) => this.stats.track(socket))
     this.pipelines = this.compose(tree)
     this.httpContext = this.newHttpContext()
     this.stats.reloaded()
@@ -250,7 +239,9 @@ export class EdgeNode {
         if (this.rtmpListening.has(listener.address.text)) continue
         const entry: Listening<RtmpListener> = {
           server: createNetServer((socket) => {
-            if (this.admit(socket)) new RtmpServerSession(socket, entry.listener, this.rtmpContext)
+            if (!this.admit(socket)) return
+            this.stats.naccepted++
+            new RtmpServerSession(socket, entry.listener, this.rtmpContext)
           }),
           scheme: 'rtmp',
           address: listener.address,
@@ -307,10 +298,8 @@ export class EdgeNode {
       return false
     }
     this.sockets.add(socket)
-    socket.once('close', () => {
-      this.sockets.delete(socket)
-      this.stats.closed(socket.bytesRead, socket.bytesWritten)
-    })
+    socket.once('close', () => this.sockets.delete(socket))
+    this.stats.track(socket)
     return true
   }
 
@@ -380,8 +369,9 @@ function resolverOf(tree: MainConf): HostResolver {
   return new HostResolver({ addresses: tree.events.resolver?.addresses ?? [], timeoutMs: tree.events.resolverTimeoutMs })
 }
 
-function relayContext(tree: MainConf, log: Logger, hub: Hub, notify: Notifier): RelayContext {
+function relayContext(tree: MainConf, log: Logger, hub: Hub, notify: Notifier, countBytes: (socket: Socket) => void): RelayContext {
   return {
+    countBytes,
     log,
     resolver: notify.client.resolver,
     notify,

@@ -131,10 +131,13 @@ export function httpDirectives(): void {
   d('error_page', HSLI, N2M, list)
   d('try_files', HTTP_SRV | HTTP_LOC, N2M, acceptOnce)
   d('internal', HTTP_LOC, N0, acceptOnce)
-  // ngx_http_access_module: the rules of the innermost level that has some, in order
+  // ngx_http_access_module: the rules of the innermost level that has some, in order; inside
+  // limit_except they are checked and not acted on (named in the start-up [warn])
   const ACCESS = loc('access', [])
-  r('allow', HSL | HTTP_LMT, N1, httpAccess, ACCESS)
-  r('deny', HSL | HTTP_LMT, N1, httpAccess, ACCESS)
+  r('allow', HSL, N1, httpAccess, ACCESS)
+  r('deny', HSL, N1, httpAccess, ACCESS)
+  d('allow', HTTP_LMT, N1, httpAccess)
+  d('deny', HTTP_LMT, N1, httpAccess)
   d('auth_basic', HSL | HTTP_LMT, N1, str)
   d('auth_basic_user_file', HSL | HTTP_LMT, N1, str)
   d('stub_status', HTTP_SRV | HTTP_LOC, N01, acceptOnce)

@@ -40,6 +40,8 @@ export interface FlvPullOptions {
 }
 
 export interface FlvPullHandlers {
+  /** the connection was opened (the node counts its bytes) */
+  onSocket?(socket: Socket): void
   /** the status line was read; 200 means the body follows */
   onResponse(status: number): void
   onMedia(msg: MediaMessage): void
@@ -193,6 +195,7 @@ export class FlvClient {
     }
     const socket = tcpConnect({ host: o.host, port: o.port })
     this.socket = socket
+    this.handlers.onSocket?.(socket)
     socket.on('connect', () => this.onConnected())
     socket.on('data', (d: Buffer) => this.onData(d))
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))

@@ -210,10 +210,17 @@ export class FlvLiveSession implements PlayClient {
     const name = q === -1 ? target : target.slice(0, q)
     this.ctx.log.info(`flv play: redirected to '${name}' by rtmp_control`, this.logCtx)
     this.leave()
-    const req: PlayRequest = new StageRequest('play', { ...old.info, name, pargs: q === -1 ? '' : target.slice(q + 1) }, old.app, old.server, this)
+    // the application as configured now (a reload may have changed or removed it)
+    const app = this.ctx.currentApp(old.info.listen, old.info.domain, old.info.app)
+    if (app === null) {
+      this.close(`application "${old.info.app}" was removed by a reload`)
+      return
+    }
+    const req: PlayRequest = new StageRequest('play', { ...old.info, name, pargs: q === -1 ? '' : target.slice(q + 1) }, app, old.server, this)
     this.request = req
     this.ctx.play(req, (failure) => {
       if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`)
+      else this.out.flush()
     })
   }
 

@@ -72,6 +72,8 @@ export class HttpConnection {
   /** the connection will close after this response: further input is ignored */
   private ending = false
   private closed = false
+  /** the request being answered is a HEAD: error pages go without their body */
+  private headOnly = false
   /** the static file being sent, while it is */
   private body: ReadStream | null = null
   readonly peer: string
@@ -99,6 +101,7 @@ export class HttpConnection {
       req = this.reader.push(data)
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err
+      this.headOnly = false
       this.ctx.log.info(`client sent invalid request: ${err.message} (${err.status})`, this.logCtx)
       // nginx's 494 goes out as 400 with its own page title
       if (err.status === 494) this.sendError(400, [], false, [], HEADER_TOO_LARGE)
@@ -106,6 +109,7 @@ export class HttpConnection {
       return
     }
     if (req === null) return
+    this.headOnly = req.method === 'HEAD'
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     this.busy = true
@@ -205,7 +209,7 @@ export class HttpConnection {
     ], addHeaders)
     this.socket.cork()
     this.socket.write(head)
-    this.socket.write(body)
+    if (!this.headOnly) this.socket.write(body)
     this.socket.uncork()
     this.done(keepOpen)
   }
@@ -296,6 +300,9 @@ export class HttpConnection {
 }
 
 function keepAlive(req: HttpRequest): boolean {
+  // edge reads no request bodies: after one, the connection cannot find the next request
+  const length = req.headers.get('content-length')
+  if ((length !== undefined && length !== '0') || req.headers.get('transfer-encoding') !== undefined) return false
   const c = (req.headers.get('connection') ?? '').toLowerCase()
   return req.version === 11 ? c !== 'close' : c === 'keep-alive'
 }

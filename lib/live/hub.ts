@@ -10,11 +10,11 @@ export class Hub {
     return this.streams.get(key)
   }
 
-  /** The stream for `key`, created with `opts` when it does not exist yet (`created`). */
-  acquire(key: string, opts: LiveOptions): { stream: LiveStream, created: boolean } {
+  /** The stream for `key` (of `app` and `name`), created with `opts` when it does not exist yet (`created`). */
+  acquire(key: string, opts: LiveOptions, app = '', name = key): { stream: LiveStream, created: boolean } {
     const s = this.streams.get(key)
     if (s !== undefined) return { stream: s, created: false }
-    const stream = new LiveStream(key, opts)
+    const stream = new LiveStream(key, opts, app, name)
     this.streams.set(key, stream)
     return { stream, created: true }
   }

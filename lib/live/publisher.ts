@@ -49,6 +49,8 @@ export interface MemberView {
   readonly publishing: boolean
   /** frames dropped for it (a slow player) */
   readonly dropped: number
+  /** a player that paused itself (RTMP pause) */
+  readonly paused: boolean
 }
 
 /** What each publisher last sent of metadata and sequence headers (kept per publisher, as nginx-rtmp). */

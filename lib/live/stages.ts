@@ -39,8 +39,8 @@ export interface PublishClient {
   notice(level: string, code: string, description: string): void
   /** the stream ends under it */
   close(reason: string): void
-  /** rtmp_control redirect: publish as `target` instead */
-  redirect(target: string): void
+  /** rtmp_control redirect: publish as `target` instead, `carry` (metadata, headers) first */
+  redirect(target: string, carry: readonly MediaMessage[]): void
 }
 
 export type PlayRequest = StageRequest<LiveStream, PlayClient>
@@ -71,7 +71,8 @@ export class LiveStages {
   /** live.enter: `live off` lets nobody join (§1.6); else the stream is found or created and held. */
   readonly enter: Stage<StageRequest<LiveStream, { close(reason: string): void }>> = (req) => {
     if (!req.app.live) return WAIT
-    const { stream, created } = this.hub.acquire(streamKey(req.info.serverId, req.info.app, req.info.name), this.options(req.server, req.app))
+    const { info } = req
+    const { stream, created } = this.hub.acquire(streamKey(info.serverId, info.app, info.name), this.options(req.server, req.app), info.app, info.name)
     req.stream = stream
     req.created = created
     const letGo = stream.hold(req.action, (reason) => req.client.close(reason))
@@ -117,7 +118,7 @@ export class LiveStages {
       priority: publishPriority(req.info.pargs),
       close: (reason) => req.client.close(reason),
       refuse: (failure) => req.refuse(failure),
-      member: member(req.info.clientId, req.info, 'rtmp', false, () => req.client.close(DROPPED), (to) => req.client.redirect(to)),
+      member: member(req.info.clientId, req.info, 'rtmp', false, () => req.client.close(DROPPED), (to) => req.client.redirect(to, stream.headersOf(handle))),
     }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle

@@ -8,35 +8,18 @@
 //                                                                                      (frame.rtmp / frame.flv,
 //                                                                                       encoded once, shared)
 import type { AmfObject } from '../amf/value.js'
-import type { MetaMode } from '../conf/tree.js'
 import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
 import { StreamEvents } from './events.js'
 import { Player, PLAYER_HARD_BYTES, PLAYER_SOFT_BYTES, type Sink } from './player.js'
 import type { Member, MemberView, PublisherHandle, PublisherState } from './publisher.js'
+import type { LiveOptions } from './options.js'
 import { Traffic } from './traffic.js'
 import { Frame } from './frame.js'
 import { GopCache } from './gop-cache.js'
 import { readMetadata, rebuildMetadata } from './metadata.js'
 
-/** The application settings a stream works by (from AppConf and its server). */
-export interface LiveOptions {
-  readonly cacheTimeMs: number
-  readonly sendAll: boolean
-  readonly lowLatency: boolean
-  readonly waitKey: boolean
-  readonly waitVideo: boolean
-  readonly idleStreams: boolean
-  readonly meta: MetaMode
-  readonly outQueue: number
-  readonly chunkSize: number
-  readonly hevcCodecId: number
-  /** the `Server` value of rebuilt onMetaData */
-  readonly serverName: string
-  /** the serverid and the configured application (`*` for `application *`) the stream is in */
-  readonly serverId: string
-  readonly application: string
-}
+export type { LiveOptions } from './options.js'
 
 export class LiveStream implements StreamView {
   readonly players: Player[] = []
@@ -59,8 +42,8 @@ export class LiveStream implements StreamView {
    */
   private readonly holders = new Set<(reason: string) => void>()
   private playHolds = 0
-  /** paused players: out of the fan-out, still the stream's (failPlayers reaches them) */
-  private readonly paused = new Set<Sink>()
+  /** paused players: out of the fan-out, still the stream's (failPlayers reaches them, rtmp_stat lists them) */
+  private readonly paused = new Map<Sink, Member | null>()
   /** end() was called: nobody joins any more */
   private ending = false
   /** the hub forgot it: ended() ran */
@@ -75,7 +58,13 @@ export class LiveStream implements StreamView {
   private restampedAudio: Frame | null = null
   private restampedVideo: Frame | null = null
 
-  constructor(readonly key: string, readonly opts: LiveOptions) {
+  constructor(
+    readonly key: string,
+    readonly opts: LiveOptions,
+    /** the application and stream name of its key, as the clients named them */
+    readonly app = '',
+    readonly name = key,
+  ) {
     this.cache = opts.cacheTimeMs > 0 ? new GopCache(opts.cacheTimeMs, opts.outQueue) : null
   }
 
@@ -173,6 +162,12 @@ export class LiveStream implements StreamView {
     }
   }
 
+  /** What `p` sent that a stream it moves to needs first (rtmp_control redirect): metadata, then its headers. */
+  headersOf(p: PublisherHandle): MediaMessage[] {
+    const st = this.publishers.find((x) => x.handle === p)
+    return st === undefined ? [] : [st.metadata, st.audioHeader, st.videoHeader].flatMap((f) => (f === null ? [] : [f.msg]))
+  }
+
   /** The onMetaData values publisher `p` last sent, or null. */
   metadataOf(p: PublisherHandle): AmfObject | null {
     return this.publishers.find((x) => x.handle === p)?.metadataValues ?? null
@@ -193,8 +188,9 @@ export class LiveStream implements StreamView {
 
   /** The members of its publishers and players, for rtmp_stat and rtmp_control (§9). */
   * members(): Generator<MemberView> {
-    for (const p of this.publishers) if (p.handle.member !== undefined) yield { member: p.handle.member, publishing: true, dropped: 0 }
-    for (const pl of this.players) if (pl.member !== null) yield { member: pl.member, publishing: false, dropped: pl.dropped }
+    for (const p of this.publishers) if (p.handle.member !== undefined) yield { member: p.handle.member, publishing: true, dropped: 0, paused: false }
+    for (const pl of this.players) if (pl.member !== null) yield { member: pl.member, publishing: false, dropped: pl.dropped, paused: false }
+    for (const m of this.paused.values()) if (m !== null) yield { member: m, publishing: false, dropped: 0, paused: true }
   }
 
   /** rtmp_control pause / resume (§9.2): only a publisher's flag has an effect; false if `m` is none. */
@@ -376,13 +372,13 @@ export class LiveStream implements StreamView {
       pl.closed = true
       pl.sink.fail(failure)
     }
-    for (const sink of [...this.paused]) sink.fail(failure)
+    for (const sink of [...this.paused.keys()]) sink.fail(failure)
   }
 
   /** A player pauses: it leaves the fan-out, stays in the stream (§7.3) and is told if the play fails. */
   pausePlayer(pl: Player): void {
     this.removePlayer(pl)
-    this.paused.add(pl.sink)
+    this.paused.set(pl.sink, pl.member)
   }
 
   /** A paused player resumes (null: the stream ended meanwhile), or leaves (`resume` false). */

@@ -13,6 +13,7 @@
 //     after media flowed: at once, from the first URL;   untried URLs: the next one at once;
 //     deadline expired: at once, back-off doubled;       fast failure: wait back-off (50 ms, ×2, ≤ relay_reconnect)
 //   not wanted any more (pull: no player; push: no publisher) ─► stop
+import type { Socket } from 'node:net'
 import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
 import type { Logger, LogContext } from '../core/log.js'
 import type { HostResolver } from '../core/resolve.js'
@@ -35,6 +36,8 @@ export interface RelayContext {
   release(stream: LiveStream, by: NotifySubject): void
   /** connect_timeout (client module, main level; default 3s): the TCP connect to an origin or push target */
   readonly connectTimeoutMs: number
+  /** the node counts a leg's connection in its byte totals (rtmp_stat, metrics) */
+  countBytes(socket: Socket): void
 }
 
 /** Where one attempt pulls from or pushes to. */
@@ -333,6 +336,7 @@ export abstract class RelayLeg {
   protected rtmpClient(t: RelayTarget, address: string, id: number, chunkSize: number, onMedia: (msg: MediaMessage) => void): RtmpClientSession {
     const action = this.kind === 'pull' ? 'play' : 'publish'
     return new RtmpClientSession(rtmpClientOptions(action, t, address, this.info, this.app, this.server, this.ctx.connectTimeoutMs, chunkSize), {
+      onSocket: (socket) => this.ctx.countBytes(socket),
       onStarted: () => this.started(id),
       onMedia,
       onStatus: (s) => {

@@ -121,6 +121,7 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
       connectTimeoutMs: this.ctx.connectTimeoutMs,
       readTimeoutMs: this.server.timeoutMs,
     }, {
+      onSocket: (socket) => this.ctx.countBytes(socket),
       onResponse: (status) => {
         if (id !== this.attempt) return
         if (status === 200) {

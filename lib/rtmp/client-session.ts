@@ -93,6 +93,8 @@ export interface RtmpStatusInfo {
 }
 
 export interface RtmpClientHandlers {
+  /** the connection was opened (the node counts its bytes) */
+  onSocket?(socket: Socket): void
   /** NetStream.Play.Start (play: media follows) or NetStream.Publish.Start (publish: send media) */
   onStarted(): void
   /** play: audio (8), video (9), data (18; AMF3 data arrives with its format byte stripped) */
@@ -201,6 +203,7 @@ export class RtmpClientSession {
     this.current = RtmpClientState.CONNECTING
     const socket = tcpConnect({ host: this.opts.host, port: this.opts.port })
     this.socket = socket
+    this.handlers.onSocket?.(socket)
     socket.setNoDelay(true)
     socket.on('connect', () => this.onConnected())
     socket.on('data', (d: Buffer) => this.onData(d))

@@ -9,6 +9,7 @@ import type { Logger, LogContext } from '../core/log.js'
 import { Output, type WriteMergers } from '../core/output.js'
 import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
+import { connectTarget, rtmpPlayInfo, type ConnectTarget } from './play-info.js'
 import type { PlayClient, PlayControl, PlayRequest, PublishClient, Publishing, PublishRequest } from '../live/stages.js'
 import { StageRequest, type Outcome, type PlayFailure, type PlayInfo } from '../stages.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
@@ -44,35 +45,6 @@ export interface RtmpContext {
   currentApp(listen: string, domain: string, app: string): AppConf | null
 }
 
-/** The app and domain a connect names, normalised as PingOS does (§1.9). */
-export interface ConnectTarget {
-  readonly app: string
-  /** query after "?" in the connect app ($args) */
-  readonly args: string
-  readonly domain: string
-  readonly tcUrl: string
-}
-
-/** §1.9: strip /_definst_ or a trailing /, split at "?", domain from tcUrl, IPv4 vhost reset. */
-export function connectTarget(info: ConnectInfo): ConnectTarget {
-  let app = info.app
-  const q = app.indexOf('?')
-  const args = q === -1 ? '' : app.slice(q + 1)
-  if (q !== -1) app = app.slice(0, q)
-  if (app.endsWith('/_definst_')) app = app.slice(0, -'/_definst_'.length)
-  else if (app.endsWith('/')) app = app.slice(0, -1)
-  const m = /^[A-Za-z]+:\/\/([^/:?]*)(?::\d+)?/.exec(info.tcUrl)
-  let domain = m?.[1] ?? ''
-  let tcUrl = info.tcUrl
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(domain) && app.includes('/')) {
-    const slash = app.indexOf('/')
-    domain = app.slice(0, slash)
-    app = app.slice(slash + 1)
-    tcUrl = `rtmp://${domain}/${app}`
-  }
-  return { app, args, domain, tcUrl }
-}
-
 /** How long a session closed after a status keeps reading what its client still sends (nginx's lingering_timeout). */
 export const RTMP_LINGERING_MS = 5000
 
@@ -101,6 +73,8 @@ export class RtmpServerSession implements PlayClient, PublishClient {
   /** pause / unpause of the play, once the play pipeline accepted it */
   private control: PlayControl | null = null
   private paused = false
+  /** a redirected play joins its new stream without a second Play.Start (observed §15) */
+  private silentJoin = false
   /** every byte read counts, the handshake's too */
   private readonly acks = new AckWindow()
   private timer: NodeJS.Timeout | null = null
@@ -298,7 +272,7 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     this.publish(this.sessionInfo(name, args), app)
   }
 
-  private publish(info: PlayInfo, app: AppConf): void {
+  private publish(info: PlayInfo, app: AppConf, carry: readonly MediaMessage[] = []): void {
     const { name, pargs: args } = info
     const req: PublishRequest = new StageRequest('publish', info, app, this.server, this)
     this.request = req
@@ -309,6 +283,13 @@ export class RtmpServerSession implements PlayClient, PublishClient {
       }
       this.status('status', 'NetStream.Publish.Start', 'Start publishing')
       this.ctx.log.info(`publish: name='${name}' args='${args}'`, this.logCtx(name))
+      const into = this.into
+      if (into !== null) {
+        for (const m of carry) {
+          if (m.typeId === MSG_AUDIO || m.typeId === MSG_VIDEO) into.media(m)
+          else into.data(m)
+        }
+      }
     })
   }
 
@@ -347,29 +328,7 @@ export class RtmpServerSession implements PlayClient, PublishClient {
   }
 
   private sessionInfo(name: string, pargs: string): PlayInfo {
-    const c = this.connectInfo as ConnectInfo
-    const t = this.target as ConnectTarget
-    return {
-      clientId: this.id,
-      domain: t.domain,
-      app: t.app,
-      name,
-      pargs,
-      args: t.args,
-      flashVer: c.flashVer,
-      swfUrl: c.swfUrl,
-      tcUrl: t.tcUrl,
-      pageUrl: c.pageUrl,
-      audioCodecs: c.audioCodecs,
-      videoCodecs: c.videoCodecs,
-      scheme: 'rtmp',
-      serverId: this.listener.serverId,
-      remoteAddr: this.peer,
-      remotePort: String(this.socket.remotePort ?? ''),
-      serverAddr: this.socket.localAddress ?? '',
-      serverPort: String(this.socket.localPort ?? ''),
-      listen: this.listener.address.text,
-    }
+    return rtmpPlayInfo(this.id, this.connectInfo as ConnectInfo, this.target as ConnectTarget, this.listener, this.socket, name, pargs)
   }
 
   private onPause(pause: boolean): void {
@@ -403,21 +362,33 @@ export class RtmpServerSession implements PlayClient, PublishClient {
 
   // ---- what the pipelines call ---------------------------------------------------------------
 
-  /** rtmp_control redirect (§9.2): the play or publish goes on as `target` (a name, with ?args or not). */
-  redirect(target: string): void {
+  /**
+   * rtmp_control redirect (§9.2): the play or publish goes on as `target` (a name, with ?args or
+   * not). A player is told StreamEOF and nothing more (observed §15); a publisher's metadata and
+   * headers (`carry`) go first into the new stream, as its encoder sends them only once.
+   */
+  redirect(target: string, carry: readonly MediaMessage[] = []): void {
     const req = this.request
     if (req === null || this.phase === Phase.Closed) return
+    const app = this.currentApp()
+    if (app === null) return
     const { name, args } = splitStreamName(target)
     this.ctx.log.info(`${req.action}: redirected to '${name}' by rtmp_control`, this.logCtx(req.info.name))
     if (req.action === 'play') this.streamEof()
     this.leaveStream()
     const info = { ...req.info, name, pargs: args }
-    if (req.action === 'play') this.play(info, req.app)
-    else this.publish(info, req.app)
+    if (req.action === 'play') {
+      this.silentJoin = true
+      this.play(info, app)
+    } else this.publish(info, app, carry)
   }
 
   joined(control: PlayControl): void {
     this.control = control
+    if (this.silentJoin) {
+      this.silentJoin = false
+      return
+    }
     this.status('status', 'NetStream.Play.Start', 'Start live')
     this.out.send(sampleAccessMessage(this.server.chunkSize))
   }

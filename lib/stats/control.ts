@@ -6,6 +6,7 @@ import { queryArg } from '../core/query.js'
 import type { Hub } from '../live/hub.js'
 import type { LiveStream } from '../live/stream.js'
 import type { Member } from '../live/publisher.js'
+import { serverIdOf } from './snapshot.js'
 
 /** The control sections and the rtmp_control words that enable them */
 const SECTIONS = ['record', 'drop', 'redirect', 'pause', 'resume'] as const
@@ -45,6 +46,8 @@ export function control(path: string, query: string, enabled: readonly string[],
       if (method === 'publisher' ? !v.publishing : method === 'subscriber' ? v.publishing : false) continue
       if (clientId !== null && String(v.member.id) !== clientId) continue
       if (addr !== null && v.member.info.listen !== addr) continue
+      // relay legs cannot be redirected: they are not counted as redirected
+      if (section === 'redirect' && v.member.redirect === null) continue
       picked.push({ stream, member: v.member, publishing: v.publishing })
     }
   }
@@ -61,8 +64,7 @@ export function control(path: string, query: string, enabled: readonly string[],
 function select(hub: Hub, srv: string, app: string | null, name: string | null): LiveStream[] {
   const out: LiveStream[] = []
   for (const s of hub.all()) {
-    const [serverId, a, ...rest] = s.key.split('/')
-    if (serverId !== srv || (app !== null && a !== app) || (name !== null && rest.join('/') !== name)) continue
+    if (serverIdOf(s) !== srv || (app !== null && s.app !== app) || (name !== null && s.name !== name)) continue
     out.push(s)
   }
   return out

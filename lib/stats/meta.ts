@@ -11,7 +11,7 @@ export interface VideoMeta {
   /** '' when unknown (the element is left out) */
   readonly codec: string
   readonly profile: string
-  /** AVC: the constraint flags byte; -1 when unknown */
+  /** AVC: the constraint flags byte; 0 (left out, as nginx-rtmp) when none or unknown */
   readonly compat: number
   /** AVC: level_idc / 10, one decimal ("3.1"); '' when unknown */
   readonly level: string
@@ -38,7 +38,7 @@ const VIDEO_CODECS: Readonly<Record<number, string>> = {
 const FOURCC_CODECS: Readonly<Record<string, string>> = { avc1: 'H264', hvc1: 'H265', av01: 'AV1', vp09: 'VP9' }
 /** FLV AUDIODATA SoundFormat names (FLV spec E.4.2.1) */
 const AUDIO_CODECS: Readonly<Record<number, string>> = {
-  0: 'Uncompressed', 1: 'ADPCM', 2: 'MP3', 3: 'LinearLE', 4: 'Nellymoser16', 5: 'Nellymoser8', 6: 'Nellymoser',
+  1: 'ADPCM', 2: 'MP3', 3: 'LinearLE', 4: 'Nellymoser16', 5: 'Nellymoser8', 6: 'Nellymoser',
   7: 'G711A', 8: 'G711U', 10: 'AAC', 11: 'Speex', 14: 'MP3-8K', 15: 'DeviceSpecific',
 }
 /** H.264 profile_idc (ITU-T H.264 A.2) */
@@ -63,7 +63,7 @@ function num(values: AmfObject | null, ...keys: string[]): number {
 export function videoMeta(values: AmfObject | null, header: Buffer | null, hevcCodecId: number): VideoMeta {
   let codec = ''
   let profile = ''
-  let compat = -1
+  let compat = 0
   let level = ''
   const v = header === null ? null : inspectVideo(header, hevcCodecId)
   if (v !== null && header !== null) {
@@ -72,7 +72,7 @@ export function videoMeta(values: AmfObject | null, header: Buffer | null, hevcC
     if (v.codec === 'avc' && !v.enhanced && header.length >= 9) {
       profile = AVC_PROFILES[header[6]] ?? ''
       compat = header[7]
-      level = (header[8] / 10).toFixed(1)
+      level = header[8] > 0 ? (header[8] / 10).toFixed(1) : ''
     }
   }
   return { width: num(values, 'width'), height: num(values, 'height'), frameRate: num(values, 'framerate', 'videoframerate'), codec, profile, compat, level }

@@ -29,7 +29,7 @@ export function metricsText(node: StatNode): string {
   family(out, 'edge_players', 'gauge', 'Players by protocol (relay legs not counted).', [[{ protocol: 'rtmp' }, players('rtmp')], [{ protocol: 'flv' }, players('flv')]])
   family(out, 'edge_publishers', 'gauge', 'Publishing sessions (pull legs not counted).', [[{}, clients.filter((c) => c.publishing && !c.relay).length]])
   family(out, 'edge_relay_legs', 'gauge', 'Relay legs relaying now.', [[{ kind: 'pull' }, legs(true)], [{ kind: 'push' }, legs(false)]])
-  family(out, 'edge_connections_accepted_total', 'counter', 'RTMP connections and HTTP-FLV plays accepted.', [[{}, node.naccepted]])
+  family(out, 'edge_connections_accepted_total', 'counter', 'RTMP connections accepted.', [[{}, node.naccepted]])
   family(out, 'edge_received_bytes_total', 'counter', 'Bytes read from accepted connections.', [[{}, node.bytesIn]])
   family(out, 'edge_sent_bytes_total', 'counter', 'Bytes written to accepted connections.', [[{}, node.bytesOut]])
   return `${out.join('\n')}\n`

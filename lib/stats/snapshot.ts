@@ -1,7 +1,8 @@
 // The node as rtmp_stat and sys_stat see it (§9.1, §9.3): taken from the hub's streams and their
-// members when asked, with bandwidths sampled every 10 s as nginx-rtmp does (so a new stream's
-// bw_* read 0 for its first interval, as observed §9).
+// members when asked, with bandwidths over 10 s intervals as nginx-rtmp measures them (each
+// stream's first interval starts as it appears, so its bw_* read 0 for about 10 s, observed §9).
 import { statSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { MainConf } from '../conf/tree.js'
 import type { Hub } from '../live/hub.js'
@@ -10,6 +11,8 @@ import { audioMeta, videoMeta, type StreamMeta } from './meta.js'
 
 /** NGX_RTMP_BANDWIDTH_INTERVAL: bw_* are the bytes of the last 10 s interval, per second */
 export const BANDWIDTH_INTERVAL_MS = 10_000
+/** how often intervals are checked for their end: a stream's first one starts within this of its creation */
+const BANDWIDTH_TICK_MS = 1000
 
 export interface StatClient {
   readonly id: number
@@ -71,8 +74,9 @@ export interface StatNode {
   readonly servers: readonly StatServer[]
 }
 
-/** Byte counters at the last sample, and the bandwidths (bytes per second) it gave. */
+/** Byte counters at the start of the current interval, and the bandwidths (bytes per second) of the last one. */
 interface Sampled {
+  since: number
   counts: number[]
   rates: number[]
 }
@@ -84,25 +88,23 @@ function builtAt(): Date {
 
 export class NodeStats {
   private loadedAt = Date.now()
-  /** RTMP connections and HTTP-FLV plays accepted (the connection numbers handed out) */
+  /** RTMP connections accepted (§9.1) */
   naccepted = 0
+  /** the connections open now: accepted ones and relay legs' */
+  private readonly sockets = new Set<Socket>()
   /** bytes of connections already closed */
   private closedIn = 0
   private closedOut = 0
   private readonly streams = new WeakMap<LiveStream, Sampled>()
-  private readonly node: Sampled = { counts: [0, 0], rates: [0, 0] }
+  private readonly node: Sampled = { since: Date.now(), counts: [0, 0], rates: [0, 0] }
   private timer: NodeJS.Timeout | null = null
   private readonly built = builtAt()
 
-  constructor(
-    private readonly hub: Hub,
-    /** bytes read and written by the connections open now */
-    private readonly openBytes: () => [number, number],
-  ) {}
+  constructor(private readonly hub: Hub) {}
 
   /** Sample every 10 s from now (stopped by stop()). */
   start(): void {
-    this.timer ??= setInterval(() => this.sample(), BANDWIDTH_INTERVAL_MS).unref()
+    this.timer ??= setInterval(() => this.sample(), BANDWIDTH_TICK_MS).unref()
   }
 
   stop(): void {
@@ -115,26 +117,37 @@ export class NodeStats {
     this.loadedAt = Date.now()
   }
 
-  /** A connection closed: its bytes stay in the totals. */
-  closed(bytesIn: number, bytesOut: number): void {
-    this.closedIn += bytesIn
-    this.closedOut += bytesOut
+  /** Count `socket`'s bytes in the totals, while it is open and after. */
+  track(socket: Socket): void {
+    this.sockets.add(socket)
+    socket.once('close', () => {
+      this.sockets.delete(socket)
+      this.closedIn += socket.bytesRead
+      this.closedOut += socket.bytesWritten
+    })
   }
 
-  /** Bytes read and written by every accepted connection, open or closed. */
+  /** Bytes read and written by every connection counted, open or closed. */
   totals(): [number, number] {
-    const [i, o] = this.openBytes()
-    return [this.closedIn + i, this.closedOut + o]
+    let bytesIn = this.closedIn
+    let bytesOut = this.closedOut
+    for (const s of this.sockets) {
+      bytesIn += s.bytesRead
+      bytesOut += s.bytesWritten
+    }
+    return [bytesIn, bytesOut]
   }
 
   private sample(): void {
-    update(this.node, this.totals())
+    const now = Date.now()
+    if (now - this.node.since >= BANDWIDTH_INTERVAL_MS) update(this.node, this.totals(), now)
     for (const s of this.hub.all()) {
+      const prev = this.streams.get(s)
+      if (prev !== undefined && now - prev.since < BANDWIDTH_INTERVAL_MS) continue
       const t = s.traffic
       const counts = [t.bytesIn, t.bytesOut, t.audioIn, t.videoIn]
-      const prev = this.streams.get(s)
-      if (prev === undefined) this.streams.set(s, { counts, rates: [0, 0, 0, 0] })
-      else update(prev, counts)
+      if (prev === undefined) this.streams.set(s, { since: now, counts, rates: [0, 0, 0, 0] })
+      else update(prev, counts, now)
     }
   }
 
@@ -145,8 +158,9 @@ export class NodeStats {
     const byServer = new Map<string, StatStream[]>()
     for (const l of tree.rtmp?.listeners ?? []) for (const s of l.servers) byServer.set(s.serverId, [])
     for (const s of this.hub.all()) {
-      let list = byServer.get(s.opts.serverId)
-      if (list === undefined) byServer.set(s.opts.serverId, list = [])
+      const id = serverIdOf(s)
+      let list = byServer.get(id)
+      if (list === undefined) byServer.set(id, list = [])
       list.push(this.stream(s, now))
     }
     return {
@@ -168,7 +182,7 @@ export class NodeStats {
     const timestamp = Math.max(codec.lastAudioTs, codec.lastVideoTs, 0)
     // the last joined first, as nginx-rtmp's list
     const views = [...s.members()].sort((a, b) => b.member.seq - a.member.seq)
-    const clients = views.map(({ member: m, publishing, dropped }): StatClient => ({
+    const clients = views.map(({ member: m, publishing, dropped, paused }): StatClient => ({
         id: m.id,
         address: m.info.listen,
         remoteAddress: m.relay ? '' : m.info.remoteAddr,
@@ -181,18 +195,19 @@ export class NodeStats {
         timestamp,
         // a push leg plays the stream: it is listed as a subscriber (observed §15)
         publishing,
-        active: true,
+        // nginx-rtmp's ctx->active: media flows to (or from) it
+        active: s.isActive && !paused,
         relay: m.relay,
         protocol: m.protocol,
       }))
     const rates = this.streams.get(s)?.rates ?? [0, 0, 0, 0]
     const t = s.traffic
-    const [, app, ...rest] = s.key.split('/')
-    const name = rest.join('/')
+    // a pull leg still connecting is not listed (§9.1): the stream is not publishing yet either
+    const publishing = views.some((v) => v.publishing)
     return {
       key: s.key,
-      app,
-      name: name.slice(name.lastIndexOf('/') + 1),
+      app: s.app,
+      name: s.name.slice(s.name.lastIndexOf('/') + 1),
       time: now - s.createdAt,
       bwIn: rates[0] * 8,
       bytesIn: t.bytesIn,
@@ -201,14 +216,23 @@ export class NodeStats {
       bwAudio: rates[2] * 8,
       bwVideo: rates[3] * 8,
       clients,
-      meta: s.hasPublisher ? { video: videoMeta(codec.metadata, codec.videoHeader, s.opts.hevcCodecId), audio: audioMeta(codec.audioHeader) } : null,
-      publishing: s.hasPublisher,
+      meta: publishing ? { video: videoMeta(codec.metadata, codec.videoHeader, s.opts.hevcCodecId), audio: audioMeta(codec.audioHeader) } : null,
+      publishing,
       active: s.isActive,
     }
   }
 }
 
-function update(x: Sampled, counts: number[]): void {
-  x.rates = counts.map((c, i) => Math.round((c - x.counts[i]) * 1000 / BANDWIDTH_INTERVAL_MS))
+/**
+ * The serverid a stream is listed under: its key's (§1.9: the listener's default server's,
+ * scenario 36), not that of the vhost whose application serves it.
+ */
+export function serverIdOf(s: LiveStream): string {
+  return s.key.slice(0, s.key.indexOf('/'))
+}
+
+function update(x: Sampled, counts: number[], now: number): void {
+  x.rates = counts.map((c, i) => Math.round((c - x.counts[i]) * 1000 / (now - x.since)))
   x.counts = counts
+  x.since = now
 }

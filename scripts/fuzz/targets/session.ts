@@ -128,8 +128,8 @@ class CaptureHub extends Hub {
     super()
   }
 
-  override acquire(key: string, opts: LiveOptions): { stream: LiveStream, created: boolean } {
-    const got = super.acquire(key, opts)
+  override acquire(key: string, opts: LiveOptions, app?: string, name?: string): { stream: LiveStream, created: boolean } {
+    const got = super.acquire(key, opts, app, name)
     if (got.created) {
       this.out.emit(`stream ${key}`)
       got.stream.startPlayer(got.stream.addPlayer(new CapturePlayer(this.out, 'early')))
