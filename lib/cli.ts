@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { loadConfig, testConfig, unimplementedWarning, type LoadedConf, type LoadOptions } from './conf/check.js'
-import { ConfError, EdgeError, errnoText } from './core/errors.js'
+import { errnoText, syscallFailure } from './core/errno.js'
+import { ConfError, EdgeError } from './core/errors.js'
 import { Logger } from './core/log.js'
 import { EdgeNode } from './server.js'
 
@@ -155,15 +156,19 @@ function sendSignal(load: LoadOptions, signal: string, io: CliIo): number {
     io.stderr(`${PROGRAM}: ${err.format()}\n`)
     return 1
   }
-  let pid: number
+  let text: string
   try {
-    pid = Number(readFileSync(pidPath, 'utf8').trim())
+    // ngx_signal_process: the file's text without its trailing line ends, digits only
+    text = readFileSync(pidPath, 'latin1').replace(/[\r\n]+$/, '')
   } catch (err) {
-    io.stderr(`${PROGRAM}: [error] open() "${pidPath}" failed ${errnoText(err)}\n`)
+    // nginx opens the file, then reads it: a directory opens, and fails in pread()
+    const call = (err as NodeJS.ErrnoException).code === 'EISDIR' ? '[crit] pread()' : '[error] open()'
+    io.stderr(`${PROGRAM}: ${call} "${pidPath}" failed ${errnoText(err)}\n`)
     return 1
   }
-  if (!Number.isInteger(pid) || pid <= 0) {
-    io.stderr(`${PROGRAM}: [error] invalid PID number "${pid}" in "${pidPath}"\n`)
+  const pid = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    io.stderr(`${PROGRAM}: [error] invalid PID number "${text}" in "${pidPath}"\n`)
     return 1
   }
   try {
@@ -190,7 +195,7 @@ function start(load: LoadOptions, io: CliIo): number | null {
   try {
     log = new Logger(tree.errorLogs)
   } catch (err) {
-    io.stderr(`${PROGRAM}: [emerg] ${systemFailure(err as NodeJS.ErrnoException)}\n`)
+    io.stderr(`${PROGRAM}: [emerg] ${syscallFailure(err)}\n`)
     return 1
   }
   const warnUnimplemented = (unimplemented: LoadedConf['unimplemented']): void => {
@@ -227,7 +232,7 @@ function start(load: LoadOptions, io: CliIo): number | null {
     try {
       if (!await node.reload(next.tree)) return // stopping: nothing applied
     } catch (err) {
-      log.log('emerg', systemFailure(err as NodeJS.ErrnoException))
+      log.log('emerg', syscallFailure(err))
       return
     }
     if (next.tree.pidPath !== tree.pidPath) {
@@ -309,17 +314,10 @@ function start(load: LoadOptions, io: CliIo): number | null {
       runReload()
     }
   }, (err: NodeJS.ErrnoException) => {
-    fail(systemFailure(err))
+    fail(syscallFailure(err))
     stopping = true
   })
   return null
-}
-
-/** A failed system call as nginx words it: `bind() to 0.0.0.0:1935 failed (98: Address already in use)`. */
-function systemFailure(err: NodeJS.ErrnoException & { address?: string, port?: number }): string {
-  if (err.syscall === 'listen') return `bind() to ${err.address ?? ''}:${err.port ?? ''} failed ${errnoText(err)}`
-  if (err.syscall !== undefined) return `${err.syscall}() "${err.path ?? ''}" failed ${errnoText(err)}`
-  return err.message
 }
 
 /** Write the pid file; the failure as nginx words it, or null. */

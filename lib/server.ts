@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
+import { syscallFailure } from './core/errno.js'
 import type { Logger } from './core/log.js'
 import { Hub } from './live/hub.js'
 import { selectServer } from './core/vhost.js'
@@ -309,8 +310,8 @@ export class EdgeNode {
       server.once('error', reject)
       const done = (): void => {
         server.off('error', reject)
-        // accept errors (EMFILE ...) from now on are logged, never thrown
-        server.on('error', (err) => this.log.error(`listener ${address.text}: ${err.message}`))
+        // accept errors (EMFILE ...) from now on are logged as nginx logs them, never thrown
+        server.on('error', (err) => this.log.error(`${syscallFailure(err)} while accepting new connection on ${address.text}`))
         resolve()
       }
       if (address.unixPath !== null) server.listen(address.unixPath, done)

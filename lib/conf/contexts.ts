@@ -2,7 +2,8 @@
 // checks), then merging each branch of scopes into the typed tree with PingOS's defaults.
 import { accessSync, constants } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { ConfError, errnoText, type ConfLocation } from '../core/errors.js'
+import { errnoText } from '../core/errno.js'
+import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 import { DIRECTIVES } from './directives.js'
 import type { ConfLoader } from './load.js'
@@ -225,19 +226,38 @@ function buildLocation(l: Scope, prefix: string): LocationConf {
 
 /** flv_live names an rtmp listen address (ngx_rtmp_find_related_addr_conf, §1.1). */
 function checkFlvRelations(http: HttpConf, rtmp: RtmpConf | null): void {
-  const known = new Set(rtmp?.listeners.map((l) => l.address.text) ?? [])
+  const listens = rtmp?.listeners.map((l) => l.address) ?? []
+  const known = new Set(listens.map((a) => a.text))
   const visit = (locs: readonly LocationConf[]): void => {
     for (const loc of locs) {
       const h = loc.handler
-      if (h.kind === 'flv_live') {
-        if (!known.has(h.rtmpListenAddress)) {
-          throw new ConfError(h.where, `Can not find relation port: ${h.rtmpListen}`)
-        }
+      if (h.kind === 'flv_live' && !known.has(h.rtmpListenAddress)) {
+        throw new ConfError(h.where, `Can not find relation port: ${h.rtmpListen} (${relationHint(h.rtmpListen, listens)})`)
       }
       visit(loc.locations)
     }
   }
   for (const srv of http.servers) visit(srv.locations)
+}
+
+/**
+ * What to write instead of a flv_live address no rtmp listen has (PingOS's message says only
+ * which argument): the listens on the same port (a host that differs, `flv_live 1935` next to
+ * `listen 127.0.0.1:1935`), else every rtmp listen, each as flv_live would name it.
+ */
+function relationHint(arg: string, listens: readonly ListenAddress[]): string {
+  if (listens.length === 0) return 'no rtmp server has a "listen"'
+  const addr = parseListenAddress(arg, 1935)
+  const samePort = 'reason' in addr ? [] : listens.filter((l) => l.unixPath === null && l.port === addr.port)
+  const candidates = samePort.length > 0 ? samePort : listens
+  const what = 'reason' in addr ? `"${arg}" is not an address` : `no rtmp "listen" is ${addr.text}`
+  const names = candidates.map((l) => `"flv_live ${flvLiveName(l)}"`).join(' or ')
+  return `${what}; write ${names} to name the rtmp listen on ${candidates.map((l) => l.text).join(' or ')}`
+}
+
+/** A listen as flv_live names it: the port alone for a wildcard address (as `listen 1935` is written). */
+function flvLiveName(a: ListenAddress): string {
+  return a.unixPath === null && a.host === '0.0.0.0' ? String(a.port) : a.text
 }
 
 export function newMainScope(): Scope {

@@ -6,7 +6,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import nearley from 'nearley'
 import { ConfTokens, TokenStream, type Token } from '../../grammar/lexer.js'
 import grammar from '../../grammar/nginx.generated.js'
-import { ConfError, errnoText, type ConfLocation } from '../core/errors.js'
+import { errnoText } from '../core/errno.js'
+import { ConfError, type ConfLocation } from '../core/errors.js'
 import type { Statement } from './ast.js'
 
 /** Larger files are refused before parsing (nginx has no limit; see docs/compat.md). */

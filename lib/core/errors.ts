@@ -63,33 +63,3 @@ export function formatLocation(where: ConfLocation): string {
 
 /** A peer broke its protocol: closes that one session, with one log line. */
 export class ProtocolError extends EdgeError {}
-
-// the errno values and texts of Linux's glibc, as nginx prints them
-const ERRNO: Record<string, [number, string]> = {
-  EPERM: [1, 'Operation not permitted'],
-  ENOENT: [2, 'No such file or directory'],
-  ESRCH: [3, 'No such process'],
-  EIO: [5, 'Input/output error'],
-  EACCES: [13, 'Permission denied'],
-  EEXIST: [17, 'File exists'],
-  ENOTDIR: [20, 'Not a directory'],
-  EISDIR: [21, 'Is a directory'],
-  EMFILE: [24, 'Too many open files'],
-  EFBIG: [27, 'File too large'],
-  ENOSPC: [28, 'No space left on device'],
-  EROFS: [30, 'Read-only file system'],
-  EPIPE: [32, 'Broken pipe'],
-  ENAMETOOLONG: [36, 'File name too long'],
-  ELOOP: [40, 'Too many levels of symbolic links'],
-  EADDRINUSE: [98, 'Address already in use'],
-  EADDRNOTAVAIL: [99, 'Cannot assign requested address'],
-  EDQUOT: [122, 'Disk quota exceeded'],
-}
-
-/** `(2: No such file or directory)`, the errno suffix of nginx's system-call errors. */
-export function errnoText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? ''
-  const known = ERRNO[code]
-  if (known !== undefined) return `(${known[0]}: ${known[1]})`
-  return `(${code || 'error'})`
-}

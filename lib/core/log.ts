@@ -3,7 +3,7 @@
 // written to every configured error_log whose level admits it.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { errnoText } from './errors.js'
+import { errnoText } from './errno.js'
 
 export const LOG_LEVEL_ORDER = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const
 export type Level = (typeof LOG_LEVEL_ORDER)[number]

@@ -29,7 +29,7 @@ export class HostResolver {
     const all = this.dns === null
       ? (await lookup(host, { all: true, family: 4 })).map((a) => a.address)
       : await this.dns.resolve4(host)
-    if (all.length === 0) throw new Error(`${host} has no address`)
+    if (all.length === 0) throw Object.assign(new Error(`${host} has no address`), { code: 'ENODATA' })
     return all[Math.floor(Math.random() * all.length)]
   }
 }

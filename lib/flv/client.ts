@@ -14,6 +14,7 @@
 // node:net, not node:http: the request bytes must be exactly PingOS's (header set and order,
 // no Connection header), and the response is read with our own bounded parsers.
 import { connect as tcpConnect, type Socket } from 'node:net'
+import { syscallFailure } from '../core/errno.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import { isChunked, ResponseHeadReader } from '../core/http-head.js'
 import { IdleTimer } from '../core/idle-timer.js'
@@ -198,7 +199,7 @@ export class FlvClient {
     this.handlers.onSocket?.(socket)
     socket.on('connect', () => this.onConnected())
     socket.on('data', (d: Buffer) => this.onData(d))
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`))
+    socket.on('error', (err) => this.close(syscallFailure(err)))
     socket.on('close', () => this.close(this.current === FlvClientState.BODY
       ? 'origin closed the connection'
       : `origin closed the connection in state ${this.current}`))

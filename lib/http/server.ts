@@ -11,7 +11,7 @@ import type { LogContext } from '../core/log.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
 import { BadRequest, HTTP_MAX_HEAD_BYTES, RequestHeadReader, type HttpRequest } from './request.js'
-import { HEADER_TOO_LARGE, errorPage, responseHead, type HeaderList } from './response.js'
+import { FLV_CORS_HEADERS, HEADER_TOO_LARGE, errorPage, responseHead, type HeaderList } from './response.js'
 
 /** client_header_timeout (nginx default 60s): a client must send its request head in time */
 export const HTTP_HEADER_TIMEOUT_MS = 60_000
@@ -142,7 +142,9 @@ export class HttpConnection {
     }
     const h = loc.handler
     if (h.kind === 'flv_live') {
-      new FlvLiveSession(this, req, host, loc, h, this.listener.scheme, this.ctx)
+      // only GET and HEAD play; PingOS plays any method (docs/compat.md)
+      if (req.method === 'GET' || req.method === 'HEAD') new FlvLiveSession(this, req, host, loc, h, this.listener.scheme, this.ctx)
+      else this.notAllowed(req, FLV_CORS_HEADERS)
       return
     }
     if (h.kind === 'static') {
@@ -214,12 +216,22 @@ export class HttpConnection {
     this.done(keepOpen)
   }
 
+  /**
+   * 405, as nginx's content handlers answer a method they do not serve. nginx reads and drops
+   * a request body and keeps the connection; edge reads no bodies, so a request with one is
+   * answered and the connection closed (its body is never taken for a next request).
+   */
+  private notAllowed(req: HttpRequest, extra: HeaderList): void {
+    const hasBody = req.headers.has('transfer-encoding') || (req.headers.get('content-length') ?? '0') !== '0'
+    this.sendError(405, extra, keepAlive(req) && !hasBody)
+  }
+
   // Static files as nginx's static module serves them: root or alias + path, index files for
   // directories, a redirect for a directory without its slash, types by extension.
   private serveStatic(req: HttpRequest, loc: LocationConf): void {
     const keep = keepAlive(req)
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      this.sendError(405, [], keep)
+      this.notAllowed(req, [])
       return
     }
     // nginx refuses a path that climbs above "/" (ngx_http_parse_complex_uri)

@@ -7,6 +7,7 @@
 // timeout before the response head, a malformed head, connection closed early, the caller
 // went away). Never throws.
 import { connect, type Socket } from 'node:net'
+import { resolveFailure, resolveTimedOut, syscallFailure } from '../core/errno.js'
 import { EdgeError } from '../core/errors.js'
 import { headerValue, ResponseHeadReader } from '../core/http-head.js'
 import type { HostResolver } from '../core/resolve.js'
@@ -99,7 +100,7 @@ export class NotifyClient {
           finish(noAnswer(err instanceof EdgeError ? err.message : String(err)))
         }
       })
-      socket.on('error', (err) => finish(noAnswer(err.message)))
+      socket.on('error', (err) => finish(noAnswer(syscallFailure(err))))
       socket.on('close', () => finish(noAnswer('connection closed before the response head')))
     })
   }
@@ -121,8 +122,8 @@ export class NotifyClient {
         return
       }
       signal?.addEventListener('abort', onAbort)
-      const timer = setTimeout(() => finish(noAnswer(`resolve ${host}: timed out`)), timeoutMs)
-      this.resolver.resolve(host).then(finish, (err: Error) => finish(noAnswer(`resolve ${host}: ${err.message}`)))
+      const timer = setTimeout(() => finish(noAnswer(resolveTimedOut(host))), timeoutMs)
+      this.resolver.resolve(host).then(finish, (err: unknown) => finish(noAnswer(resolveFailure(host, err))))
     })
   }
 

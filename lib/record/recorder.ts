@@ -19,7 +19,7 @@
 // names each file that opened once: update when it closes while recording goes on, done when
 // the recording ends (with no file then: done without one, docs/compat.md).
 import type { RecorderConf } from '../conf/tree.js'
-import { errnoText } from '../core/errors.js'
+import { errnoText } from '../core/errno.js'
 import type { LogContext, Logger } from '../core/log.js'
 import type { Frame } from '../live/frame.js'
 import type { Sink } from '../live/player.js'

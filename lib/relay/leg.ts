@@ -15,6 +15,7 @@
 //   not wanted any more (pull: no player; push: no publisher) ─► stop
 import type { Socket } from 'node:net'
 import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
+import { resolveFailure } from '../core/errno.js'
 import type { Logger, LogContext } from '../core/log.js'
 import type { HostResolver } from '../core/resolve.js'
 import type { LiveStream } from '../live/stream.js'
@@ -312,9 +313,9 @@ export abstract class RelayLeg {
     this.ctx.log.info(`${this.kind}: ${t.scheme}://${t.host}:${t.port} app='${t.app}' name='${t.name}' args='${t.pargs}' domain='${t.domain}'`, this.logCtx)
     this.ctx.resolver.resolve(t.host).then((address) => {
       if (this.current(id)) this.open(t, address, id)
-    }, (err: Error) => {
+    }, (err: unknown) => {
       if (!this.current(id)) return
-      this.ctx.log.error(`${this.kind}: cannot resolve ${t.host}: ${err.message}`, this.logCtx)
+      this.ctx.log.error(`${this.kind}: ${resolveFailure(t.host, err)}`, this.logCtx)
       this.attemptEnded(id, false)
     })
   }

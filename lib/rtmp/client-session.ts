@@ -36,6 +36,7 @@
 // onClose(reason) is called exactly once and the socket is destroyed.
 import { connect as tcpConnect, type Socket } from 'node:net'
 import type { AmfObject, AmfValue } from '../amf/amf0.js'
+import { syscallFailure } from '../core/errno.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import { IdleTimer } from '../core/idle-timer.js'
 import { MSG_AUDIO, MSG_DATA_AMF0, MSG_VIDEO, type MediaMessage } from '../media/message.js'
@@ -207,7 +208,7 @@ export class RtmpClientSession {
     socket.setNoDelay(true)
     socket.on('connect', () => this.onConnected())
     socket.on('data', (d: Buffer) => this.onData(d))
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`))
+    socket.on('error', (err) => this.close(syscallFailure(err)))
     socket.on('close', () => this.close(`${this.peer} closed the connection in state ${this.current}`))
     this.idle.arm(this.opts.connectTimeoutMs)
   }

@@ -4,6 +4,7 @@
 // with one log line.
 import type { Socket } from 'node:net'
 import type { AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
+import { syscallFailure } from '../core/errno.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import type { Logger, LogContext } from '../core/log.js'
 import { Output, type WriteMergers } from '../core/output.js'
@@ -98,7 +99,7 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     })
     socket.setNoDelay(this.server.tcpNodelay)
     socket.on('data', (d: Buffer) => this.onData(d))
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`, 'info'))
+    socket.on('error', (err) => this.close(syscallFailure(err), 'info'))
     socket.on('close', () => this.close('client disconnected', 'info'))
     this.arm(this.server.timeoutMs)
     ctx.log.info(`client connected to ${listener.address.text}`, this.ctxLog)

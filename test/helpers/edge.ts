@@ -20,17 +20,19 @@ export function runEdge(args: readonly string[], opts: { cwd?: string, timeoutMs
   return runProcess(process.execPath, [edgeBin, ...args], opts)
 }
 
-/** Run any command to completion, output captured; killed by PID after `timeoutMs`. */
+/** Run any command to completion (`env` added to this process's), output captured; killed by PID after `timeoutMs`. */
 export function runProcess(
   command: string,
   args: readonly string[],
-  opts: { cwd?: string, timeoutMs?: number } = {},
+  opts: { cwd?: string, timeoutMs?: number, env?: Readonly<Record<string, string>> } = {},
 ): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 20_000
   return new Promise((resolve, reject) => {
     // tap injects its NODE_OPTIONS into every child; `env -u` (which execs, keeping the PID)
     // keeps the process under test free of the runner's hooks.
-    const child = spawn('env', ['-u', 'NODE_OPTIONS', command, ...args], { cwd: opts.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('env', ['-u', 'NODE_OPTIONS', command, ...args], {
+      cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })

@@ -7,7 +7,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { edgeBin, fixturesDir } from './edge.js'
+import { edgeBin, fixturesDir, repoRoot } from './edge.js'
 
 /** The media file publishers loop (see test/fixtures/media/README.md). */
 export const TEST_MEDIA = join(fixturesDir, 'media', 'testsrc-10s.flv')
@@ -41,7 +41,16 @@ export async function startEdge(conf: string, opts: { level?: string } = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'edge-node-'))
   const file = join(dir, 'nginx.conf')
   writeFileSync(file, `daemon off;\nerror_log stderr ${opts.level ?? 'info'};\npid ${join(dir, 'edge.pid')};\n${conf}`)
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, edgeBin, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] })
+  return runningEdge([edgeBin, '-c', file], dir)
+}
+
+/**
+ * Run `node <args>` (the edge binary and its options; `cwd` the repository root unless given)
+ * with a config that logs to stderr and does not daemonize; resolves once the node has started.
+ * stop() ends it by PID and removes `dir`.
+ */
+export async function runningEdge(args: readonly string[], dir: string, cwd = repoRoot): Promise<EdgeProcess> {
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
   let text = ''
   const waiters: { match: (s: string) => boolean, resolve: () => void }[] = []
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {

@@ -1,6 +1,6 @@
 // Static files as nginx's static module serves them (issue 3, item 4: PingOS's sample confs
 // serve their web player page this way): root + index, add_header, types / default_type,
-// nginx's error pages, the directory redirect, no way out of root, HEAD, keep-alive. Requests
+// nginx's error pages, the directory redirect, no way out of root, HEAD, keep-alive, 405. Requests
 // are written byte for byte on raw sockets: an HTTP client library would clean up the paths
 // this file needs to send.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -159,4 +159,21 @@ t.test('pipelined: two requests in one write are answered in order', async (t) =
   t.equal(first.status, 200)
   const second = await c.response()
   t.equal(second.status, 404, 'the request that came with the first is answered after it')
+})
+
+t.test('another method is 405 (nginx\'s page, connection kept); one with a body closes after it', async (t) => {
+  const c = await RawHttpClient.open(port)
+  t.teardown(() => c.close())
+  c.send(`DELETE /index.html HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
+  const first = await c.response()
+  t.equal(first.statusLine, 'HTTP/1.1 405 Not Allowed')
+  t.equal(header(first, 'Connection'), 'keep-alive')
+  t.equal(first.body.toString('latin1'), errorPage('405 Not Allowed'))
+  // edge reads no request bodies: the body must not be read as a next request (a 400)
+  c.send(`POST /index.html HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 16\r\n\r\nGET / HTTP/1.1\r\n`)
+  const second = await c.response()
+  t.equal(second.statusLine, 'HTTP/1.1 405 Not Allowed')
+  t.equal(header(second, 'Connection'), 'close')
+  await c.waitClosed()
+  t.equal(c.unread().length, 0, 'nothing answers the body')
 })
