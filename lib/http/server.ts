@@ -216,14 +216,9 @@ export class HttpConnection {
     this.done(keepOpen)
   }
 
-  /**
-   * 405, as nginx's content handlers answer a method they do not serve. nginx reads and drops
-   * a request body and keeps the connection; edge reads no bodies, so a request with one is
-   * answered and the connection closed (its body is never taken for a next request).
-   */
+  /** 405, as nginx's content handlers answer a method they do not serve (keepAlive: not after a body). */
   private notAllowed(req: HttpRequest, extra: HeaderList): void {
-    const hasBody = req.headers.has('transfer-encoding') || (req.headers.get('content-length') ?? '0') !== '0'
-    this.sendError(405, extra, keepAlive(req) && !hasBody)
+    this.sendError(405, extra, keepAlive(req))
   }
 
   // Static files as nginx's static module serves them: root or alias + path, index files for
@@ -312,7 +307,8 @@ export class HttpConnection {
 }
 
 function keepAlive(req: HttpRequest): boolean {
-  // edge reads no request bodies: after one, the connection cannot find the next request
+  // nginx reads and drops a request body and keeps the connection; edge reads no bodies, so a
+  // request with one is answered and the connection closed (its body is never taken for a next request)
   const length = req.headers.get('content-length')
   if ((length !== undefined && length !== '0') || req.headers.get('transfer-encoding') !== undefined) return false
   const c = (req.headers.get('connection') ?? '').toLowerCase()
