@@ -5,6 +5,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import type { Logger } from './core/log.js'
+import { NodeMetrics } from './core/node-metrics.js'
 import { Hub } from './live/hub.js'
 import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
@@ -34,7 +35,9 @@ interface Listening<L> {
 }
 
 export class EdgeNode {
-  readonly hub = new Hub()
+  /** what the node counts for edge_metrics, from start to stop (reloads included) */
+  readonly metrics = new NodeMetrics()
+  readonly hub = new Hub(this.metrics)
   private readonly rtmpListening = new Map<string, Listening<RtmpListener>>()
   private readonly httpListening = new Map<string, Listening<HttpListener>>()
   private readonly sockets = new Set<Socket>()
@@ -61,7 +64,7 @@ export class EdgeNode {
   private stopProcessNotifications: (() => void) | null = null
 
   constructor(private tree: MainConf, private readonly log: Logger, private readonly serverName: string) {
-    this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
+    this.notify = new Notifier(new NotifyClient(resolverOf(tree), this.metrics), log)
     this.relayContext = relayContext(tree, log, this.hub, this.notify)
     this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
     this.recordings = new Recordings(log, this.notify)
@@ -69,6 +72,7 @@ export class EdgeNode {
     this.rtmpContext = {
       log,
       mergers: new WriteMergers(),
+      metrics: this.metrics,
       nextSessionId: () => {
         this.stats.naccepted++
         return ++this.sessionCounter
@@ -91,7 +95,7 @@ export class EdgeNode {
       stats: this.stats,
       tree: () => this.tree,
       record: (key, rec, start) => (start ? this.recordings.start(key, rec) : this.recordings.stop(key, rec)),
-      metrics: () => metricsText(this.stats.snapshot(this.tree)),
+      metrics: () => metricsText(this.stats.snapshot(this.tree), this.metrics),
     }
     this.httpContext = this.newHttpContext()
   }
@@ -387,6 +391,7 @@ function relayContext(tree: MainConf, log: Logger, hub: Hub, notify: Notifier): 
     notify,
     release: (stream, by) => hub.release(stream, by),
     connectTimeoutMs: tree.connectTimeoutMs,
+    metrics: hub.metrics,
   }
 }
 

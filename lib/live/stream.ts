@@ -9,6 +9,7 @@
 //                                                                                       encoded once, shared)
 import type { AmfObject } from '../amf/value.js'
 import type { MetaMode } from '../conf/tree.js'
+import type { NodeMetrics } from '../core/node-metrics.js'
 import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
 import { StreamEvents } from './events.js'
@@ -75,7 +76,7 @@ export class LiveStream implements StreamView {
   private restampedAudio: Frame | null = null
   private restampedVideo: Frame | null = null
 
-  constructor(readonly key: string, readonly opts: LiveOptions) {
+  constructor(readonly key: string, readonly opts: LiveOptions, private readonly metrics: NodeMetrics) {
     this.cache = opts.cacheTimeMs > 0 ? new GopCache(opts.cacheTimeMs, opts.outQueue) : null
   }
 
@@ -468,6 +469,7 @@ export class LiveStream implements StreamView {
     const queued = pl.sink.queuedBytes
     if (queued > PLAYER_HARD_BYTES) {
       pl.closed = true
+      this.metrics.slowPlayersClosed.queue_limit++
       pl.sink.close(`slow player: ${queued} bytes unsent`)
       return
     }
@@ -475,12 +477,14 @@ export class LiveStream implements StreamView {
       const canResume = frame.keyframe || (frame.isAudio && this.videoHeader === null)
       if (!canResume || queued > PLAYER_SOFT_BYTES / 2) {
         pl.dropped++
+        this.metrics.droppedFrames++
         return
       }
       pl.dropping = false
     } else if (queued > PLAYER_SOFT_BYTES && !frame.sequenceHeader) {
       pl.dropping = true
       pl.dropped++
+      this.metrics.droppedFrames++
       return
     }
     if (pl.metaVersion !== this.metaVersion && this.metadata !== null) {
