@@ -214,26 +214,27 @@ function start(load: LoadOptions, io: CliIo): number | null {
   // SIGHUP (nginx's reconfigure): read and check the file again; a valid one is applied to
   // what comes next; an invalid one, or one whose listeners or files cannot be opened, is
   // logged and the node goes on with the old one. HUPs during a reload (or before the node
-  // has started) are folded into one more reload after it.
+  // has started) are folded into one more reload after it. Resolves whether it was applied
+  // (the metrics count both), or null when the node began stopping meanwhile.
   let started = false
   let stopping = false
   let reloading = false
   let reloadAgain = false
-  const reload = async (): Promise<void> => {
+  const reload = async (): Promise<boolean | null> => {
     let next
     try {
       next = loadConfig(load)
     } catch (err) {
       if (!(err instanceof ConfError)) throw err
       log.log(err.level, err.format().slice(err.level.length + 3))
-      return
+      return false
     }
     warnUnimplemented(next.unimplemented)
     try {
-      if (!await node.reload(next.tree)) return // stopping: nothing applied
+      if (!await node.reload(next.tree)) return null // stopping: nothing applied
     } catch (err) {
       log.log('emerg', syscallFailure(err))
-      return
+      return false
     }
     if (next.tree.pidPath !== tree.pidPath) {
       const failed = writePid(next.tree.pidPath)
@@ -242,6 +243,7 @@ function start(load: LoadOptions, io: CliIo): number | null {
     }
     tree = next.tree
     log.notice('reconfigured')
+    return true
   }
   const runReload = (): void => {
     if (stopping) {
@@ -253,8 +255,11 @@ function start(load: LoadOptions, io: CliIo): number | null {
       return
     }
     reloading = true
-    reload().catch((err: unknown) => {
+    reload().then((applied) => {
+      if (applied !== null) node.metrics.reloaded(applied)
+    }, (err: unknown) => {
       log.log('alert', `reload failed: ${(err as Error).stack ?? String(err)}`)
+      node.metrics.reloaded(false)
     }).finally(() => {
       reloading = false
       if (reloadAgain) {

@@ -6,6 +6,7 @@ import { createSecureContext, createServer as createTlsServer, type Server as Tl
 import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } from './conf/tree.js'
 import { syscallFailure } from './core/errno.js'
 import type { Logger } from './core/log.js'
+import { NodeMetrics } from './core/node-metrics.js'
 import { Hub } from './live/hub.js'
 import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
@@ -35,7 +36,9 @@ interface Listening<L> {
 }
 
 export class EdgeNode {
-  readonly hub = new Hub()
+  /** what the node counts for edge_metrics, from start to stop (reloads included) */
+  readonly metrics = new NodeMetrics()
+  readonly hub = new Hub(this.metrics)
   private readonly rtmpListening = new Map<string, Listening<RtmpListener>>()
   private readonly httpListening = new Map<string, Listening<HttpListener>>()
   private readonly sockets = new Set<Socket>()
@@ -62,7 +65,7 @@ export class EdgeNode {
   private stopProcessNotifications: (() => void) | null = null
 
   constructor(private tree: MainConf, private readonly log: Logger, private readonly serverName: string) {
-    this.notify = new Notifier(new NotifyClient(resolverOf(tree)), log)
+    this.notify = new Notifier(new NotifyClient(resolverOf(tree), this.metrics), log)
     this.relayContext = relayContext(tree, log, this.hub, this.notify, (socket) => this.stats.track(socket))
     this.live = new LiveStages(this.hub, (server, app) => liveOptions(server, app, serverName))
     this.recordings = new Recordings(log, this.notify)
@@ -70,6 +73,7 @@ export class EdgeNode {
     this.rtmpContext = {
       log,
       mergers: new WriteMergers(),
+      metrics: this.metrics,
       nextSessionId: () => ++this.sessionCounter,
       play: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).play, outcome)),
       publish: (req, outcome) => this.guard(req, req.enter(this.pipelinesOf(req.app).publish, outcome)),
@@ -81,7 +85,7 @@ export class EdgeNode {
       stats: this.stats,
       tree: () => this.tree,
       record: (key, rec, start) => (start ? this.recordings.start(key, rec) : this.recordings.stop(key, rec)),
-      metrics: () => metricsText(this.stats.snapshot(this.tree)),
+      metrics: () => metricsText(this.stats.snapshot(this.tree), this.metrics),
     }
     this.httpContext = this.newHttpContext()
   }
@@ -378,6 +382,7 @@ function relayContext(tree: MainConf, log: Logger, hub: Hub, notify: Notifier, c
     notify,
     release: (stream, by) => hub.release(stream, by),
     connectTimeoutMs: tree.connectTimeoutMs,
+    metrics: hub.metrics,
   }
 }
 

@@ -3,6 +3,7 @@
 // written until the first frame is queued; a `timeout` without one ends in 503.
 import type { AppConf, FlvLiveHandler, LocationConf, RtmpConf } from '../conf/tree.js'
 import type { Logger, LogContext } from '../core/log.js'
+import type { NodeMetrics } from '../core/node-metrics.js'
 import { Output, type WriteMergers } from '../core/output.js'
 import { queryArg } from '../core/query.js'
 import { selectServer } from '../core/vhost.js'
@@ -18,6 +19,8 @@ export interface FlvContext {
   readonly log: Logger
   /** flush players' merged output (merge_time, merge_frame) */
   readonly mergers: WriteMergers
+  /** the node's counters (slow players closed) */
+  readonly metrics: NodeMetrics
   /** `Server` header and error-page footer */
   readonly serverName: string
   readonly rtmp: RtmpConf | null
@@ -85,7 +88,10 @@ export class FlvLiveSession implements PlayClient {
     this.id = ctx.nextSessionId()
     this.chunked = req.version === 11 && loc.chunkedTransferEncoding
     this.logCtx = { ...conn.logCtx, session: this.id }
-    this.out = new Output(conn.socket, (unsent) => this.close(`send timed out, ${unsent} bytes unsent`))
+    this.out = new Output(conn.socket, (unsent) => {
+      ctx.metrics.slowPlayersClosed.send_timeout++
+      this.close(`send timed out, ${unsent} bytes unsent`)
+    })
     conn.socket.once('close', this.onSocketClose)
     const url = parseFlvUrl(req.path, req.query, handler.app)
     if (url === null) {

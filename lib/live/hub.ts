@@ -1,10 +1,14 @@
 // The live hub: "serverid/app/name" → LiveStream. A stream exists while a player or a
 // publisher references it (§7.7); the last one to leave removes it.
+import type { NodeMetrics } from '../core/node-metrics.js'
 import type { Subject } from '../stages.js'
 import { LiveStream, type LiveOptions } from './stream.js'
 
 export class Hub {
   private readonly streams = new Map<string, LiveStream>()
+
+  /** `metrics`: the node's, which its streams and stages count into (the counts outlive the streams) */
+  constructor(readonly metrics: NodeMetrics) {}
 
   get(key: string): LiveStream | undefined {
     return this.streams.get(key)
@@ -14,7 +18,7 @@ export class Hub {
   acquire(key: string, opts: LiveOptions, app = '', name = key): { stream: LiveStream, created: boolean } {
     const s = this.streams.get(key)
     if (s !== undefined) return { stream: s, created: false }
-    const stream = new LiveStream(key, opts, app, name)
+    const stream = new LiveStream(key, opts, this.metrics, app, name)
     this.streams.set(key, stream)
     return { stream, created: true }
   }

@@ -106,6 +106,7 @@ export class LiveStages {
       },
     })
     stream.startPlayer(player)
+    this.hub.metrics.playersJoined[req.client.format]++
     return null
   }
 
@@ -122,6 +123,7 @@ export class LiveStages {
     }
     if (!stream.addPublisher(handle)) return ALREADY_PUBLISHING
     req.publisher = handle
+    this.hub.metrics.publishersJoined++
     req.onLeave(() => stream.removePublisher(handle))
     req.client.publishing({
       media: (msg) => stream.publish(handle, msg),

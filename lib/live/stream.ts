@@ -8,6 +8,7 @@
 //                                                                                      (frame.rtmp / frame.flv,
 //                                                                                       encoded once, shared)
 import type { AmfObject } from '../amf/value.js'
+import type { NodeMetrics } from '../core/node-metrics.js'
 import type { MediaMessage } from '../media/message.js'
 import type { PlayFailure, StreamEventMap, StreamView, Subject } from '../stages.js'
 import { StreamEvents } from './events.js'
@@ -61,6 +62,7 @@ export class LiveStream implements StreamView {
   constructor(
     readonly key: string,
     readonly opts: LiveOptions,
+    private readonly metrics: NodeMetrics,
     /** the application and stream name of its key, as the clients named them */
     readonly app = '',
     readonly name = key,
@@ -464,6 +466,7 @@ export class LiveStream implements StreamView {
     const queued = pl.sink.queuedBytes
     if (queued > PLAYER_HARD_BYTES) {
       pl.closed = true
+      this.metrics.slowPlayersClosed.queue_limit++
       pl.sink.close(`slow player: ${queued} bytes unsent`)
       return
     }
@@ -471,12 +474,14 @@ export class LiveStream implements StreamView {
       const canResume = frame.keyframe || (frame.isAudio && this.videoHeader === null)
       if (!canResume || queued > PLAYER_SOFT_BYTES / 2) {
         pl.dropped++
+        this.metrics.droppedFrames++
         return
       }
       pl.dropping = false
     } else if (queued > PLAYER_SOFT_BYTES && !frame.sequenceHeader) {
       pl.dropping = true
       pl.dropped++
+      this.metrics.droppedFrames++
       return
     }
     if (pl.metaVersion !== this.metaVersion && this.metadata !== null) {

@@ -20,9 +20,10 @@ import {
 export class Notifier {
   constructor(readonly client: NotifyClient, private readonly log: Logger) {}
 
-  /** Send a request whose path and query are `target` to `conf`'s server. */
-  request(conf: NotifyConf, target: string, signal?: AbortSignal): Promise<NotifyResponse> {
+  /** Send a request whose path and query are `target` to `conf`'s server; `call` is what the metrics count it as. */
+  request(conf: NotifyConf, call: NotifyCall | 'proc' | 'master', target: string, signal?: AbortSignal): Promise<NotifyResponse> {
     return this.client.get({
+      call,
       host: conf.parsed.host,
       port: conf.parsed.port ?? 80,
       target,
@@ -33,7 +34,7 @@ export class Notifier {
 
   /** Ask and wait for the answer (logged unless it is 200). */
   async ask(conf: NotifyConf, call: NotifyCall, act: NotifyAct, who: Subject, signal?: AbortSignal, record = ''): Promise<NotifyResponse> {
-    const res = await this.request(conf, notifyTarget(conf, call, act, who, record), signal)
+    const res = await this.request(conf, call, notifyTarget(conf, call, act, who, record), signal)
     this.logAnswer(`on_${call} ${act}`, res, who)
     return res
   }
@@ -197,14 +198,14 @@ export function onMetaStage(n: Notifier, confs: readonly NotifyConf[], pushTo: P
 export function processNotifications(n: Notifier, rtmp: RtmpConf | null): () => void {
   const stops: (() => void)[] = []
   const proc = rtmp?.onProc ?? null
-  if (proc !== null) void n.request(proc, procTarget(proc, 0)).then((res) => n.logAnswer('on_proc', res, null))
+  if (proc !== null) void n.request(proc, 'proc', procTarget(proc, 0)).then((res) => n.logAnswer('on_proc', res, null))
   const master = rtmp?.onMaster ?? null
   if (master !== null) {
     // rtmp{}-level variables: the process's, and the serverid of the first server (edge's one process serves them all)
     const serverId = rtmp?.listeners[0]?.serverId ?? ''
     const variable = evaluatedOnce((name) => (name === 'serverid' ? serverId : processVariable(name)))
     const send = async (act: NotifyAct): Promise<void> => {
-      n.logAnswer(`on_master ${act}`, await n.request(master, masterTarget(master, act, variable)), null)
+      n.logAnswer(`on_master ${act}`, await n.request(master, 'master', masterTarget(master, act, variable)), null)
     }
     void send('start')
     if (master.stages.update) stops.push(repeatAfterAnswer(master.updateMs, () => send('update')))

@@ -17,6 +17,7 @@ import type { Socket } from 'node:net'
 import type { AppConf, NotifyConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
 import { resolveFailure } from '../core/errno.js'
 import type { Logger, LogContext } from '../core/log.js'
+import type { NodeMetrics, RelayFailure, RelayLegGauge } from '../core/node-metrics.js'
 import type { HostResolver } from '../core/resolve.js'
 import type { LiveStream } from '../live/stream.js'
 import { member, type Member } from '../live/publisher.js'
@@ -39,6 +40,8 @@ export interface RelayContext {
   readonly connectTimeoutMs: number
   /** the node counts a leg's connection in its byte totals (rtmp_stat, metrics) */
   countBytes(socket: Socket): void
+  /** the node's counters: legs by state, failed attempts, a pull's time to its first keyframe */
+  readonly metrics: NodeMetrics
 }
 
 /** Where one attempt pulls from or pushes to. */
@@ -160,10 +163,15 @@ enum LegState {
   STOPPED = 'stopped',
 }
 
-export abstract class RelayLeg {
+export abstract class RelayLeg implements RelayLegGauge {
   /** increments per attempt; late callbacks of an old attempt are ignored */
   protected attempt = 0
   protected state = LegState.IDLE
+  /** when the current attempt began (performance.now()) */
+  protected attemptStartedAt = 0
+  /** why the current attempt is failing, when the first sign of it came before its end */
+  private attemptFailure: RelayFailure | null = null
+  private failure: RelayFailure | null = null
   /** the attempt carried media: with relayingSince, what makes its end a reason to retry at once (docs/compat.md) */
   private attemptGotMedia = false
   /** when the attempt started relaying (ms since the epoch) */
@@ -183,7 +191,7 @@ export abstract class RelayLeg {
     protected readonly app: AppConf,
     protected readonly server: RtmpServerConf,
     /** 'pull' or 'push': the notify `call` and the log lines' word */
-    protected readonly kind: 'pull' | 'push',
+    readonly kind: 'pull' | 'push',
     /** the on_pull / on_push line asked at each attempt; null for a static line or a fixed target */
     private readonly notifyConf: NotifyConf | null,
     /** the leg's notify variables: clientid 0, the session's fields, evaluated once (§3.3, §6.3) */
@@ -228,6 +236,19 @@ export abstract class RelayLeg {
     return this.state === LegState.STOPPED
   }
 
+  get legState(): string {
+    return this.state
+  }
+
+  get lastFailure(): RelayFailure | null {
+    return this.failure
+  }
+
+  /** The attempt is failing (the remote refused): its end is counted as that, whatever ends it. */
+  protected failed(why: RelayFailure): void {
+    this.attemptFailure ??= why
+  }
+
   /** `id` is the attempt in progress (asking, connecting or relaying) */
   private current(id: number): boolean {
     return id === this.attempt && (this.state === LegState.ASKING || this.state === LegState.CONNECTING || this.state === LegState.RELAYING)
@@ -248,6 +269,9 @@ export abstract class RelayLeg {
 
   protected begin(): void {
     const id = ++this.attempt
+    this.ctx.metrics.relayLegs.add(this)
+    this.attemptStartedAt = performance.now()
+    this.attemptFailure = null
     this.attemptGotMedia = false
     this.deadlineAt = Date.now() + this.app.relayReconnectMs
     this.arm(this.app.relayReconnectMs, () => this.onDeadline(id))
@@ -274,8 +298,10 @@ export abstract class RelayLeg {
       if (res.status === -1) {
         // timeout= equal to relay_reconnect (both 3 s by default): PingOS's deadline wins and the
         // next ask is immediate (observed §7.2); which timer Node fires first must not decide it
-        this.attemptEnded(id, Date.now() >= this.deadlineAt)
+        const byDeadline = Date.now() >= this.deadlineAt
+        this.attemptEnded(id, byDeadline, byDeadline ? 'timeout' : 'notify_failed')
       } else if (res.status >= 400) {
+        this.ctx.metrics.relayFailures[this.kind].notify_refused++
         this.sendDone()
         this.refusedByNotify(res.status)
         this.stop(`${what} answered ${res.status}`)
@@ -288,7 +314,7 @@ export abstract class RelayLeg {
         const target = res.location === null ? null : locationTarget(res.location, res.domain, this.info)
         if (target === null || !this.canRelay(target)) {
           this.ctx.log.error(`${what}: ${res.status} without a usable Location (${res.location ?? 'none'})`, this.logCtx)
-          this.attemptEnded(id, false)
+          this.attemptEnded(id, false, 'notify_failed')
           return
         }
         this.ctx.log.info(`${what}: ${res.status} → ${res.location}`, this.logCtx)
@@ -316,7 +342,7 @@ export abstract class RelayLeg {
     }, (err: unknown) => {
       if (!this.current(id)) return
       this.ctx.log.error(`${this.kind}: ${resolveFailure(t.host, err)}`, this.logCtx)
-      this.attemptEnded(id, false)
+      this.attemptEnded(id, false, 'connect_error')
     })
   }
 
@@ -324,6 +350,7 @@ export abstract class RelayLeg {
   protected started(id: number): void {
     if (!this.current(id) || this.state === LegState.RELAYING) return
     this.state = LegState.RELAYING
+    this.failure = null
     this.relayingSince = Date.now()
     this.disarm()
     this.ctx.log.info(`${this.kind}: publishing`, this.logCtx)
@@ -345,6 +372,7 @@ export abstract class RelayLeg {
         const httpStatus = RELAY_ERROR_STATUS[s.code]
         if (httpStatus === undefined) return
         this.ctx.log.info(`${this.kind}: ${this.kind === 'pull' ? 'origin' : 'target'} answered ${s.code} "${s.description}"`, this.logCtx)
+        this.failed('remote_refused')
         this.refusedByRemote({ ...s, httpStatus })
       },
       onClose: (reason) => this.clientClosed(id, reason),
@@ -360,13 +388,13 @@ export abstract class RelayLeg {
   protected clientClosed(id: number, reason: string): void {
     if (!this.current(id)) return
     this.ctx.log.info(`${this.kind}: closed: ${reason}`, this.logCtx)
-    this.attemptEnded(id, false)
+    this.attemptEnded(id, false, this.state === LegState.RELAYING ? 'closed' : 'connect_error')
   }
 
   private onDeadline(id: number): void {
     if (!this.current(id)) return
     this.ctx.log.info(`${this.kind}: relay timeout`, this.logCtx)
-    this.attemptEnded(id, true)
+    this.attemptEnded(id, true, 'timeout')
   }
 
   // ---- retries (§2.5) ------------------------------------------------------------------------
@@ -375,7 +403,7 @@ export abstract class RelayLeg {
   reconnect(): void {
     if (this.state !== LegState.RELAYING) return
     this.ctx.log.info(`${this.kind}: dropped by rtmp_control`, this.logCtx)
-    this.attemptEnded(this.attempt, false, true)
+    this.attemptEnded(this.attempt, false, null, true)
   }
 
   /** The leg's member of the stream while it relays (§9.1: a connecting leg is not listed). */
@@ -383,9 +411,15 @@ export abstract class RelayLeg {
     return member(0, this.info, 'rtmp', true, () => this.reconnect())
   }
 
-  private attemptEnded(id: number, byDeadline: boolean, retryAtOnce = false): void {
+  /** `why`: the failure it counts as, unless an earlier sign named one (null: not a failure) */
+  private attemptEnded(id: number, byDeadline: boolean, why: RelayFailure | null, retryAtOnce = false): void {
     if (!this.current(id)) return
     const relayed = this.state === LegState.RELAYING
+    const failure = this.attemptFailure ?? why
+    if (failure !== null) {
+      this.ctx.metrics.relayFailures[this.kind][failure]++
+      this.failure = failure
+    }
     // WAITING first: closing the client re-enters here, and must find the attempt over
     this.state = LegState.WAITING
     this.disarm()
@@ -426,6 +460,7 @@ export abstract class RelayLeg {
     // an attempt in flight ends now: its act=done goes out (a back-off wait already sent it)
     const inFlight = this.state !== LegState.WAITING
     this.state = LegState.STOPPED
+    this.ctx.metrics.relayLegs.delete(this)
     this.disarm()
     this.stopUpdates?.()
     this.stopUpdates = null

@@ -24,6 +24,7 @@ import type { AppConf, RelayConf, RtmpServerConf } from '../conf/tree.js'
 import { FlvClient } from '../flv/client.js'
 import type { LiveStream } from '../live/stream.js'
 import type { Member, PublisherHandle } from '../live/publisher.js'
+import { inspectVideo } from '../media/codec.js'
 import { MSG_AUDIO, MSG_VIDEO, type MediaMessage } from '../media/message.js'
 import { NotifySubject } from '../notify/events.js'
 import type { RtmpClientSession } from '../rtmp/client-session.js'
@@ -64,6 +65,8 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
   private client: RtmpClientSession | FlvClient | null = null
   /** stops listening for the stream's last player */
   private unlisten: (() => void) | null = null
+  /** the attempt whose first video keyframe was timed (edge_pull_first_keyframe_seconds) */
+  private keyframeTimedFor = 0
 
   constructor(
     ctx: RelayContext,
@@ -129,6 +132,7 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
           return
         }
         this.ctx.log.info(`pull: http origin answered ${status}`, this.logCtx)
+        this.failed('remote_refused')
         this.stream.failPlayers(httpOriginFailure(status))
       },
       onMedia: (msg) => this.media(id, msg),
@@ -139,11 +143,20 @@ export class PullLeg extends RelayLeg implements PublisherHandle {
   private media(id: number, msg: MediaMessage): void {
     if (id !== this.attempt || this.stopped) return
     this.carriedMedia()
+    if (msg.typeId === MSG_VIDEO && this.keyframeTimedFor !== id) this.timeKeyframe(id, msg)
     if (msg.typeId === MSG_AUDIO || msg.typeId === MSG_VIDEO) this.stream.publish(this, msg)
     else {
       const refused = this.stream.publishData(this, msg)
       if (refused !== null) this.ctx.log.warn(`pull: ${refused}`, this.logCtx)
     }
+  }
+
+  /** The attempt's first video keyframe (not a sequence header): how long from its start. */
+  private timeKeyframe(id: number, msg: MediaMessage): void {
+    const v = inspectVideo(msg.payload, this.server.hevcCodecId)
+    if (v === null || !v.keyframe || v.sequenceHeader) return
+    this.keyframeTimedFor = id
+    this.ctx.metrics.pullFirstKeyframe.observe((performance.now() - this.attemptStartedAt) / 1000)
   }
 
   /** what rtmp_stat lists of the leg: nothing until it relays (§9.1) */

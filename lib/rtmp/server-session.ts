@@ -7,6 +7,7 @@ import type { AppConf, RtmpListener, RtmpServerConf } from '../conf/tree.js'
 import { syscallFailure } from '../core/errno.js'
 import { EdgeError, ProtocolError } from '../core/errors.js'
 import type { Logger, LogContext } from '../core/log.js'
+import type { NodeMetrics } from '../core/node-metrics.js'
 import { Output, type WriteMergers } from '../core/output.js'
 import { selectServer } from '../core/vhost.js'
 import type { Frame } from '../live/frame.js'
@@ -33,6 +34,8 @@ export interface RtmpContext {
   readonly log: Logger
   /** flush players' merged output (merge_time, merge_frame) */
   readonly mergers: WriteMergers
+  /** the node's counters (slow players closed) */
+  readonly metrics: NodeMetrics
   /** the next connection number (`clientid`), shared with HTTP */
   nextSessionId(): number
   /** run the play pipeline of the request's application; `outcome` is told how it went */
@@ -90,7 +93,11 @@ export class RtmpServerSession implements PlayClient, PublishClient {
     this.server = listener.defaultServer
     this.peer = `${socket.remoteAddress ?? ''}`
     this.ctxLog = { session: this.id, peer: `${this.peer}:${socket.remotePort ?? 0}` }
-    this.out = new Output(socket, (unsent) => this.close(`send timed out, ${unsent} bytes unsent`, 'info'))
+    this.out = new Output(socket, (unsent) => {
+      // a player's (its play was accepted); a publisher's output is only acks and statuses
+      if (this.control !== null) ctx.metrics.slowPlayersClosed.send_timeout++
+      this.close(`send timed out, ${unsent} bytes unsent`, 'info')
+    })
     this.reader = new ChunkReader({
       maxMessageBytes: this.server.maxMessageBytes,
       maxStreams: this.server.maxStreams,

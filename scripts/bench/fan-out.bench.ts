@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net'
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import { Output, WriteMerger } from '../../lib/core/output.js'
+import { NodeMetrics } from '../../lib/core/node-metrics.js'
 import type { Frame } from '../../lib/live/frame.js'
 import { LiveStream, type LiveOptions } from '../../lib/live/stream.js'
 import type { PublisherHandle } from '../../lib/live/publisher.js'
@@ -69,7 +70,7 @@ function video(head: number, bytes: number): MediaMessage {
 
 /** A stream whose `players` players have all started video (header and a keyframe sent). */
 function streamWith(players: number): { stream: LiveStream, pub: PublisherHandle, sinks: OutputSink[] } {
-  const stream = new LiveStream('edge/live/bench', options)
+  const stream = new LiveStream('edge/live/bench', options, new NodeMetrics())
   const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const sinks = Array.from({ length: players }, () => new OutputSink())

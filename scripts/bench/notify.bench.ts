@@ -26,6 +26,7 @@ import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HostResolver } from '../../lib/core/resolve.js'
+import { NodeMetrics } from '../../lib/core/node-metrics.js'
 import { NotifyClient } from '../../lib/notify/client.js'
 import { MSG_COMMAND_AMF0 } from '../../lib/rtmp/constants.js'
 import { freePort, startEdge, type EdgeProcess } from '../../test/helpers/node.js'
@@ -387,14 +388,14 @@ async function heldRss(notify: NotifyServer, mode: Held): Promise<number> {
 async function calloutHeap(notify: NotifyServer): Promise<number> {
   const gc = globalThis.gc
   if (gc === undefined) return NaN
-  const client = new NotifyClient(new HostResolver({ addresses: [], timeoutMs: QUIESCE_WAIT_MS }))
+  const client = new NotifyClient(new HostResolver({ addresses: [], timeoutMs: QUIESCE_WAIT_MS }), new NodeMetrics())
   const hold = async (n: number, measure: () => void): Promise<void> => {
     const held0 = (await notify.counts()).held
     // one signal for all: each callout listens on it, as each of the edge's listens on its request's
     const gone = new AbortController()
     setMaxListeners(n + 1, gone.signal)
     const pending = Array.from({ length: n }, (_, i) => client.get({
-      host: '127.0.0.1', port: notify.port, hostHeader: '127.0.0.1', timeoutMs: 30_000,
+      call: 'play', host: '127.0.0.1', port: notify.port, hostHeader: '127.0.0.1', timeoutMs: 30_000,
       target: `/hang?call=play&act=start&domain=127.0.0.1&app=hung&name=s1&clientid=${i + 1}`,
     }, gone.signal))
     await untilCounts(notify, (c) => c.held - held0 === n, `${n} NotifyClient callouts did not all arrive`)

@@ -11,6 +11,7 @@ import { loadConfig } from '../../lib/conf/check.js'
 import type { AppConf, MainConf, RtmpServerConf } from '../../lib/conf/tree.js'
 import { HostResolver } from '../../lib/core/resolve.js'
 import { Logger } from '../../lib/core/log.js'
+import { NodeMetrics } from '../../lib/core/node-metrics.js'
 import { FlvReader, type FlvTag } from '../../lib/flv/reader.js'
 import { Hub } from '../../lib/live/hub.js'
 import { LiveStages, type PublishRequest, type Publishing } from '../../lib/live/stages.js'
@@ -86,9 +87,9 @@ export function recordUnit(t: Test): RecordUnit {
 
 function unitNode(conf: MainConf, log: Logger, fs?: FsLimiterOptions): UnitNode {
   const server = conf.rtmp?.servers[0] as RtmpServerConf
-  const hub = new Hub()
+  const hub = new Hub(new NodeMetrics())
   const live = new LiveStages(hub, (s, a) => liveOptions(s, a, 'edge-test'))
-  const recordings = new Recordings(log, new Notifier(new NotifyClient(new HostResolver({ addresses: [], timeoutMs: 1000 })), log), fs)
+  const recordings = new Recordings(log, new Notifier(new NotifyClient(new HostResolver({ addresses: [], timeoutMs: 1000 }), hub.metrics), log), fs)
   const stages = [live.enter, live.publish, recordings.stage]
   return {
     recordings,

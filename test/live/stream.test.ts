@@ -5,6 +5,7 @@
 // header `af 00`, AAC raw `af 01`.
 import t from 'tap'
 import { encodeAmf0 } from '../../lib/amf/amf0.js'
+import { NodeMetrics } from '../../lib/core/node-metrics.js'
 import { encodeFlvTag } from '../../lib/flv/tag.js'
 import { Frame, type OutputFormat } from '../../lib/live/frame.js'
 import { GopCache } from '../../lib/live/gop-cache.js'
@@ -134,8 +135,8 @@ function feed(stream: LiveStream, pub: PublisherHandle, msgs: readonly MediaMess
 }
 
 /** A stream with one publisher that has sent metadata and both sequence headers. */
-function started(o: Partial<LiveOptions> = {}): { stream: LiveStream, pub: PublisherHandle } {
-  const stream = new LiveStream('edge/live/cam1', options(o))
+function started(o: Partial<LiveOptions> = {}, metrics = new NodeMetrics()): { stream: LiveStream, pub: PublisherHandle } {
+  const stream = new LiveStream('edge/live/cam1', options(o), metrics)
   const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   feed(stream, pub, [setDataFrame(), aacHeader(), avcHeader()])
@@ -228,7 +229,7 @@ t.test('GOP cache, send_all off: only cache_time is burst, then one owed frame p
 })
 
 t.test('GOP cache: a player that joins before any media gets the headers before the first frame', async (t) => {
-  const stream = new LiveStream('edge/live/cam1', options({ cacheTimeMs: 1000, sendAll: true }))
+  const stream = new LiveStream('edge/live/cam1', options({ cacheTimeMs: 1000, sendAll: true }), new NodeMetrics())
   const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const s = memSink()
@@ -367,7 +368,8 @@ t.test('a new metadata version reaches each player once, before its next frame (
 // ---- slow players ---------------------------------------------------------------------------------
 
 t.test('over the soft limit: drop until a keyframe that finds the queue at half the soft limit', async (t) => {
-  const { stream, pub } = started()
+  const metrics = new NodeMetrics()
+  const { stream, pub } = started({}, metrics)
   const slow = memSink()
   const other = memSink()
   const slowPl = join(stream, slow)
@@ -387,13 +389,15 @@ t.test('over the soft limit: drop until a keyframe that finds the queue at half 
   feed(stream, pub, [keyframe(200), aacRaw(220), inter(240)])
   t.same(media(slow).slice(had), ['K200', 'a220', 'v240'], 'resumes at the keyframe')
   t.equal(slowPl.dropped, 5, 'five frames dropped')
+  t.equal(metrics.droppedFrames, 5, 'the node counts them (edge_player_dropped_frames_total)')
   t.same(slow.closes, [], 'not disconnected')
   t.same(media(other), ['meta', 'avc-hdr', 'K0', 'aac-hdr', 'a20', 'v40', 'a60', 'v80', 'K120', 'v160', 'a180', 'K200', 'a220', 'v240'],
     'the other player got every frame')
 })
 
 t.test('over the hard limit: the sink is closed once; the others get every frame', async (t) => {
-  const { stream, pub } = started()
+  const metrics = new NodeMetrics()
+  const { stream, pub } = started({}, metrics)
   const slow = memSink()
   const other = memSink()
   join(stream, slow)
@@ -404,17 +408,20 @@ t.test('over the hard limit: the sink is closed once; the others get every frame
   feed(stream, pub, [inter(40), aacRaw(60), inter(80)])
   t.equal(slow.frames.length, had, 'nothing more written to it')
   t.match(slow.closes[0], /^slow player: \d+ bytes unsent$/, 'closed as a slow player')
+  t.same(metrics.slowPlayersClosed, { queue_limit: 1, send_timeout: 0 }, 'the node counts it (edge_slow_players_closed_total)')
   t.same(media(other), ['meta', 'avc-hdr', 'K0', 'v40', 'aac-hdr', 'a60', 'v80'], 'the other player is unaffected')
 })
 
 t.test('over the hard limit, sink that does not leave at once: still closed only once', async (t) => {
-  const { stream, pub } = started()
+  const metrics = new NodeMetrics()
+  const { stream, pub } = started({}, metrics)
   const slow = memSink()
   join(stream, slow)
   feed(stream, pub, [keyframe(0)])
   slow.queuedBytes = PLAYER_HARD_BYTES + 1
   feed(stream, pub, [inter(40), aacRaw(60), inter(80)])
   t.equal(slow.closes.length, 1, 'close called once')
+  t.equal(metrics.slowPlayersClosed.queue_limit, 1, 'and counted once')
 })
 
 t.test('a slow player leaving during fan-out does not make the next player miss a frame', async (t) => {
@@ -437,7 +444,7 @@ t.test('a slow player leaving during fan-out does not make the next player miss 
 // ---- the publisher slot (§7.2) --------------------------------------------------------------------
 
 t.test('publisher priority: same priority refused, higher takes over', async (t) => {
-  const stream = new LiveStream('edge/live/cam1', options())
+  const stream = new LiveStream('edge/live/cam1', options(), new NodeMetrics())
   const low: PublisherHandle = { priority: 0, close() {} }
   const dup: PublisherHandle = { priority: 0, close() {} }
   const high: PublisherHandle = { priority: 1, close() {} }
@@ -462,7 +469,7 @@ t.test('publisher priority: same priority refused, higher takes over', async (t)
 })
 
 t.test('when the higher publisher leaves, the lower one takes over with its own sequence headers', async (t) => {
-  const stream = new LiveStream('edge/live/cam1', options())
+  const stream = new LiveStream('edge/live/cam1', options(), new NodeMetrics())
   const low: PublisherHandle = { priority: 0, close() {} }
   const high: PublisherHandle = { priority: 1, close() {} }
   stream.addPublisher(low)
@@ -505,7 +512,7 @@ t.test('publisher leaves with idle_streams off: StreamEOF, then every player is 
 })
 
 t.test('publisher that sent no media leaves with idle_streams off: players are closed too', async (t) => {
-  const stream = new LiveStream('edge/live/cam1', options({ idleStreams: false }))
+  const stream = new LiveStream('edge/live/cam1', options({ idleStreams: false }), new NodeMetrics())
   const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const s = memSink()

@@ -7,6 +7,7 @@
 import t from 'tap'
 import { decodeAmf0All, encodeAmf0 } from '../../lib/amf/amf0.js'
 import { LiveStream, type LiveOptions } from '../../lib/live/stream.js'
+import { NodeMetrics } from '../../lib/core/node-metrics.js'
 import type { PublisherHandle } from '../../lib/live/publisher.js'
 import { type Sink } from '../../lib/live/player.js'
 import type { Frame } from '../../lib/live/frame.js'
@@ -62,7 +63,7 @@ function options(meta: LiveOptions['meta']): LiveOptions {
 
 /** Publish `payload` as metadata, then a keyframe; the metadata Frame the player got. */
 function metadataSeen(meta: LiveOptions['meta'], payload: Buffer): { frame: Frame | undefined, refused: string | null } {
-  const stream = new LiveStream('edge/live/cam1', options(meta))
+  const stream = new LiveStream('edge/live/cam1', options(meta), new NodeMetrics())
   const pub: PublisherHandle = { priority: 0, close() {} }
   stream.addPublisher(pub)
   const frames: Frame[] = []

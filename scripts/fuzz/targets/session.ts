@@ -24,6 +24,7 @@ import type { Socket } from 'node:net'
 import type { MainConf, RtmpListener } from '../../../lib/conf/tree.js'
 import { Logger, type Level, type LogContext } from '../../../lib/core/log.js'
 import { WriteMergers } from '../../../lib/core/output.js'
+import { NodeMetrics } from '../../../lib/core/node-metrics.js'
 import type { Frame } from '../../../lib/live/frame.js'
 import { Hub } from '../../../lib/live/hub.js'
 import { LiveStages } from '../../../lib/live/stages.js'
@@ -125,7 +126,7 @@ class CapturePlayer implements Sink {
 /** A hub that puts an early capture player on each stream it creates. */
 class CaptureHub extends Hub {
   constructor(private readonly out: Outcome) {
-    super()
+    super(new NodeMetrics())
   }
 
   override acquire(key: string, opts: LiveOptions, app?: string, name?: string): { stream: LiveStream, created: boolean } {
@@ -172,6 +173,7 @@ export function sessionTarget(): Target {
       const ctx: RtmpContext = {
         log,
         mergers: new WriteMergers(),
+        metrics: hub.metrics,
         nextSessionId: () => ++sessions,
         play: (req, outcome) => void req.enter([live.enter, live.play], outcome),
         publish: (req, outcome) => void req.enter([live.enter, live.publish], outcome),
