@@ -1,15 +1,18 @@
 // html/stat.xsl, edge's own stylesheet for rtmp_stat (issue 12: "xsltproc with the stat.xsl
 // renders it without errors"): xsltproc applies it to the XML of a live node, as a browser does
-// for `rtmp_stat_stylesheet /stat.xsl;`, and the page shows each stream and its clients.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// for `rtmp_stat_stylesheet /stat.xsl;`, and the page shows each stream and its clients. On the
+// shipped conf, the page a browser gets: /stat names /stat.xsl, which the node serves as the
+// stylesheet file, and the two render.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { repoRoot, runProcess } from '../helpers/edge.js'
 import { clientIdFromLog } from '../helpers/notify.js'
-import { publish } from '../helpers/node.js'
+import { freePort, publish, startEdge } from '../helpers/node.js'
+import { header } from '../helpers/raw-http.js'
 import { mediaCount, playerR } from '../helpers/pull-scenarios.js'
-import { listsClients, OPERATIONS_LOCATIONS, startStatEdge, STAT_WAIT_MS, statWhen, type StatEdge } from '../helpers/stats.js'
+import { httpGet, listsClients, OPERATIONS_LOCATIONS, startStatEdge, STAT_WAIT_MS, statWhen, type StatEdge } from '../helpers/stats.js'
 
 const XSLTPROC = '/usr/bin/xsltproc'
 const STYLESHEET = join(repoRoot, 'html', 'stat.xsl')
@@ -61,4 +64,47 @@ t.test('xsltproc html/stat.xsl: a node with no stream', { skip }, async (t) => {
   t.equal(code, 0, 'xsltproc exits 0')
   t.equal(stderr, '', 'no warning or error on stderr')
   t.match(html, /<h2>Server edge: 0 client\(s\)<\/h2>\s*<p class="none">No streams\.<\/p>/, 'the server, and no streams')
+})
+
+/**
+ * conf/nginx.conf as `npm start` runs it from the repository root, on free ports: its own
+ * daemon/error_log/pid lines left to startEdge, the paths it takes relative to the prefix made
+ * absolute. Throws when a line it rewrites is not there.
+ */
+function shippedConf(rtmpPort: number, httpPort: number): string {
+  let text = readFileSync(join(repoRoot, 'conf', 'nginx.conf'), 'utf8')
+  const rewrite = (from: RegExp, to: string): void => {
+    if (!from.test(text)) throw new Error(`conf/nginx.conf has no ${String(from)}`)
+    text = text.replace(from, to)
+  }
+  rewrite(/^(daemon|error_log|pid) .*;$/gm, '')
+  rewrite(/\blisten 1935;/g, `listen ${rtmpPort};`)
+  rewrite(/\bflv_live 1935;/g, `flv_live ${rtmpPort};`)
+  rewrite(/\blisten 8080;/g, `listen 127.0.0.1:${httpPort};`)
+  rewrite(/\binclude mime\.types;/g, `include ${join(repoRoot, 'conf', 'mime.types')};`)
+  rewrite(/\broot html;/g, `root ${join(repoRoot, 'html')};`)
+  return text
+}
+
+t.test('the shipped conf: /stat names /stat.xsl, served as the stylesheet; the two render', { skip }, async (t) => {
+  const rtmpPort = await freePort()
+  const httpPort = await freePort()
+  const edge = await startEdge(shippedConf(rtmpPort, httpPort))
+  t.teardown(() => edge.stop())
+  const stat = await httpGet(httpPort, '/stat')
+  t.equal(header(stat, 'Content-Type'), 'text/xml', '/stat: text/xml')
+  const href = /<\?xml-stylesheet type="text\/xsl" href="([^"]+)" \?>/.exec(stat.body.toString('utf8'))?.[1]
+  t.equal(href, '/stat.xsl', 'it names /stat.xsl')
+  const xsl = await httpGet(httpPort, href ?? '/stat.xsl')
+  t.equal(xsl.status, 200, '/stat.xsl: 200')
+  t.equal(header(xsl, 'Content-Type'), 'text/xsl', '/stat.xsl: text/xsl (conf/mime.types)')
+  t.ok(xsl.body.equals(readFileSync(STYLESHEET)), '/stat.xsl: html/stat.xsl, not the stat itself')
+
+  const dir = mkdtempSync(join(tmpdir(), 'edge-xsl-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'stat.xml'), stat.body)
+  writeFileSync(join(dir, 'stat.xsl'), xsl.body)
+  const r = await runProcess(XSLTPROC, [join(dir, 'stat.xsl'), join(dir, 'stat.xml')])
+  t.equal(r.code, 0, 'xsltproc renders what was served')
+  t.match(r.stdout, /<h2>Server edge: 0 client\(s\)<\/h2>/, 'the page of the idle node')
 })
