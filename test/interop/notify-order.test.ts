@@ -6,8 +6,8 @@
 //
 // The order is the order in which the notify server received the requests; each comes on its
 // own TCP connection, sent one after the other by edge.
-// Not here: scenario 36's `/rtmp_stat` listing the stream under `<serverid>a</serverid>` —
-// issue 12.
+// Scenario 36's `/rtmp_stat` listing the stream under `<serverid>a</serverid>` is in
+// test/stats/stat-serverid.test.ts.
 import t, { type Test } from 'tap'
 import { startEdge, freePort, publish } from '../helpers/node.js'
 import {

@@ -7,7 +7,7 @@
 // Where edge deliberately differs from PingOS (contract of issue 10) the test asserts edge:
 //   - a refused RTMP player or publisher gets onStatus Play.Forbidden (level status, "Play
 //     stream Forbidden") before the close; PingOS closes with no status (observed §17.1).
-// Not here: scenario 26's `<N>` in /rtmp_stat and /control/drop/client — issue 12.
+// Scenario 26's `<N>` in /rtmp_stat and /control/drop/client is in test/stats/clientid-scenario26.test.ts.
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
