@@ -27,14 +27,15 @@ export function withPorts(text: string, rtmpPort: number, httpPort: number): str
 }
 
 /**
- * `npm start`'s node on a copy of conf/ under a temporary prefix (`-p`, so that its relative
- * paths, the pid file among them, stay there), ports replaced. Stopped in t's teardown.
+ * `npm start`'s node on a copy of conf/ (and of the repository folders `folders`, e.g. html/ for
+ * `root html`) under a temporary prefix (`-p`, so that its relative paths, the pid file among
+ * them, stay there), ports replaced. Stopped in t's teardown.
  */
-export async function startShippedEdge(t: Test): Promise<LiveEdge> {
+export async function startShippedEdge(t: Test, folders: readonly string[] = []): Promise<LiveEdge> {
   const rtmpPort = await freePort()
   const httpPort = await freePort()
   const prefix = mkdtempSync(join(tmpdir(), 'edge-shipped-'))
-  cpSync(join(repoRoot, 'conf'), join(prefix, 'conf'), { recursive: true })
+  for (const f of ['conf', ...folders]) cpSync(join(repoRoot, f), join(prefix, f), { recursive: true })
   const file = join(prefix, 'conf', 'nginx.conf')
   writeFileSync(file, withPorts(readFileSync(file, 'utf8'), rtmpPort, httpPort))
   const edge = await runningEdge([...npmStartArgs(), '-p', prefix], prefix)

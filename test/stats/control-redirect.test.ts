@@ -1,15 +1,16 @@
 // rtmp_control redirect (pingos-behaviour.md §9.2; pingos-observed.md §15; docs/compat.md,
 // Operations): `redirect/subscriber …&newname=<name>` moves the selected players to another
 // stream and answers their count; `redirect/publisher` makes a publisher publish under the new
-// name. PingOS's RTMP player got StreamEOF and then nothing; edge's gets StreamEOF, then
-// Play.Start and the new stream as for a new play (so a pull of it starts), and an HTTP-FLV
-// player's response goes on with the new stream's tags.
+// name. An RTMP player gets StreamEOF and no second Play.Start (as PingOS's, observed §15), then
+// the new stream's media (its play goes through the pipeline again, so a pull of it starts); an
+// HTTP-FLV player's response goes on with the new stream's tags; a redirected publisher's
+// metadata and sequence headers, which its encoder sent once, go first into the new stream.
 import t from 'tap'
 import { MSG_DATA_AMF0, MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import { publish } from '../helpers/node.js'
 import { clientIdFromLog } from '../helpers/notify.js'
 import { pacedPublisher } from '../helpers/push-scenarios.js'
-import { isKeyframeMessage, isUserControl, mediaCount, nextStatus, playerH, playerR } from '../helpers/pull-scenarios.js'
+import { isKeyframeMessage, isUserControl, mediaCount, playerH, playerR } from '../helpers/pull-scenarios.js'
 import { clientsOf, listsClients, startOrigin, startStatEdge, STAT_WAIT_MS, statWhen, streamNamed, streamsOf, textOf } from '../helpers/stats.js'
 
 /** User Control event StreamEOF (RTMP 7.1.7) */
@@ -36,9 +37,9 @@ t.test('redirect/subscriber newname=cam2: both players move to cam2, pulled in t
   t.equal(res.body.toString('latin1'), '2', 'body 2: the two players (the pull leg publishes)')
 
   const eof = await r.next((m) => isUserControl(m, STREAM_EOF), STAT_WAIT_MS, rFrom)
-  const start = await nextStatus(r, 'NetStream.Play.Start', STAT_WAIT_MS, r.messages.indexOf(eof))
-  await r.next(isKeyframeMessage, STAT_WAIT_MS, r.messages.indexOf(start))
-  t.pass('the RTMP player: StreamEOF(1), then Play.Start, then a keyframe')
+  await r.next(isKeyframeMessage, STAT_WAIT_MS, r.messages.indexOf(eof))
+  t.pass('the RTMP player: StreamEOF(1), then cam2 from a keyframe')
+  t.same(r.messages.slice(rFrom).filter((m) => m.values?.[0] === 'onStatus').map((m) => m.values?.[3]), [], 'and no onStatus: no second Play.Start')
   await origin.edge.waitForLog("play: name='cam2'", STAT_WAIT_MS)
   t.pass('the origin is asked for cam2')
   await h.until(() => h.tags.slice(hFrom).some((tag) => tag.typeId === MSG_DATA_AMF0), STAT_WAIT_MS, 'metadata of cam2')
@@ -62,6 +63,9 @@ t.test('redirect/publisher newname=p2: the publisher goes on as p2', async (t) =
   const rtmp = await statWhen(node, (x) => listsClients('p2', 1)(x) && !streamsOf(x).some((s) => textOf(s, 'name') === 'p1'))
   t.same(clientsOf(streamNamed(rtmp, 'p2')).map((c) => [c.id, c.publishing]), [[id, true]], 'p2: the same connection, publishing')
   const player = (await playerR(t, node.rtmpPort, { name: 'p2' })).client
-  await player.until(() => mediaCount(player) > 0, STAT_WAIT_MS, 'media of p2')
-  t.notOk(pub.client.closed, 'the publisher stays connected; a player of p2 gets its media')
+  const key = await player.next(isKeyframeMessage, STAT_WAIT_MS)
+  const before = player.messages.slice(0, player.messages.indexOf(key))
+  t.ok(before.some((m) => m.typeId === MSG_DATA_AMF0 && m.values?.includes('onMetaData')), 'a player of p2 gets the metadata ffmpeg sent once, before p1 was redirected')
+  t.ok(before.some((m) => m.typeId === MSG_VIDEO && m.payload[1] === 0), 'and the AVC sequence header, before its first keyframe')
+  t.notOk(pub.client.closed, 'the publisher stays connected')
 })

@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { repoRoot, runProcess } from '../helpers/edge.js'
 import { clientIdFromLog } from '../helpers/notify.js'
-import { freePort, publish, startEdge } from '../helpers/node.js'
+import { publish } from '../helpers/node.js'
 import { header } from '../helpers/raw-http.js'
+import { startShippedEdge } from '../helpers/shipped.js'
 import { mediaCount, playerR } from '../helpers/pull-scenarios.js'
 import { httpGet, listsClients, OPERATIONS_LOCATIONS, startStatEdge, STAT_WAIT_MS, statWhen, type StatEdge } from '../helpers/stats.js'
 
@@ -66,31 +67,8 @@ t.test('xsltproc html/stat.xsl: a node with no stream', { skip }, async (t) => {
   t.match(html, /<h2>Server edge: 0 client\(s\)<\/h2>\s*<p class="none">No streams\.<\/p>/, 'the server, and no streams')
 })
 
-/**
- * conf/nginx.conf as `npm start` runs it from the repository root, on free ports: its own
- * daemon/error_log/pid lines left to startEdge, the paths it takes relative to the prefix made
- * absolute. Throws when a line it rewrites is not there.
- */
-function shippedConf(rtmpPort: number, httpPort: number): string {
-  let text = readFileSync(join(repoRoot, 'conf', 'nginx.conf'), 'utf8')
-  const rewrite = (from: RegExp, to: string): void => {
-    if (!from.test(text)) throw new Error(`conf/nginx.conf has no ${String(from)}`)
-    text = text.replace(from, to)
-  }
-  rewrite(/^(daemon|error_log|pid) .*;$/gm, '')
-  rewrite(/\blisten 1935;/g, `listen ${rtmpPort};`)
-  rewrite(/\bflv_live 1935;/g, `flv_live ${rtmpPort};`)
-  rewrite(/\blisten 8080;/g, `listen 127.0.0.1:${httpPort};`)
-  rewrite(/\binclude mime\.types;/g, `include ${join(repoRoot, 'conf', 'mime.types')};`)
-  rewrite(/\broot html;/g, `root ${join(repoRoot, 'html')};`)
-  return text
-}
-
 t.test('the shipped conf: /stat names /stat.xsl, served as the stylesheet; the two render', { skip }, async (t) => {
-  const rtmpPort = await freePort()
-  const httpPort = await freePort()
-  const edge = await startEdge(shippedConf(rtmpPort, httpPort))
-  t.teardown(() => edge.stop())
+  const { httpPort } = await startShippedEdge(t, ['html'])
   const stat = await httpGet(httpPort, '/stat')
   t.equal(header(stat, 'Content-Type'), 'text/xml', '/stat: text/xml')
   const href = /<\?xml-stylesheet type="text\/xsl" href="([^"]+)" \?>/.exec(stat.body.toString('utf8'))?.[1]
