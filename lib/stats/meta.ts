@@ -11,7 +11,7 @@ export interface VideoMeta {
   /** '' when unknown (the element is left out) */
   readonly codec: string
   readonly profile: string
-  /** AVC: the constraint flags byte; 0 (left out, as nginx-rtmp) when none or unknown */
+  /** AVC: the constraint flags byte (0 when unknown); written when the level is, as nginx-rtmp does */
   readonly compat: number
   /** AVC: level_idc / 10, one decimal ("3.1"); '' when unknown */
   readonly level: string

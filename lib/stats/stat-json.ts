@@ -13,7 +13,8 @@ function metaJson(m: StreamMeta | null): Json {
   const video: Record<string, Json> = { width: v.width, height: v.height, frame_rate: v.frameRate }
   if (v.codec !== '') video.codec = v.codec
   if (v.profile !== '') video.profile = v.profile
-  if (v.compat > 0) video.compat = v.compat
+  // with the level, as the XML's <compat>
+  if (v.level !== '') video.compat = v.compat
   if (v.level !== '') video.level = v.level
   const audio: Record<string, Json> = {}
   if (a.codec !== '') audio.codec = a.codec

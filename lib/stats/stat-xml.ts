@@ -113,7 +113,8 @@ function meta(m: StreamMeta): string {
   let x = `<meta><video><width>${v.width}</width><height>${v.height}</height><frame_rate>${v.frameRate}</frame_rate>`
   if (v.codec !== '') x += `<codec>${xmlText(v.codec)}</codec>`
   if (v.profile !== '') x += `<profile>${v.profile}</profile>`
-  if (v.compat > 0) x += `<compat>${v.compat}</compat>`
+  // with the level, as nginx-rtmp: the constraint flags byte is 0 for High and Main
+  if (v.level !== '') x += `<compat>${v.compat}</compat>`
   if (v.level !== '') x += `<level>${v.level}</level>`
   x += '</video><audio>'
   if (a.codec !== '') x += `<codec>${a.codec}</codec>`
