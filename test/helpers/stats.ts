@@ -135,8 +135,10 @@ export function parseStatXml(doc: string): XmlElement {
   const root: XmlElement = { name: '#document', children: [], text: '' }
   const open: XmlElement[] = [root]
   TOKEN.lastIndex = 0
+  let pos = 0
   let m: RegExpExecArray | null
-  while (TOKEN.lastIndex < doc.length && (m = TOKEN.exec(doc)) !== null) {
+  while (pos < doc.length && (m = TOKEN.exec(doc)) !== null) {
+    pos = TOKEN.lastIndex
     const top = open[open.length - 1]
     const [, close, empty, start, text] = m
     if (close !== undefined) {
@@ -148,10 +150,11 @@ export function parseStatXml(doc: string): XmlElement {
       if (start !== undefined) open.push(e)
     } else if (text !== undefined) {
       if (/[&<>]/.test(text.replace(/&(amp|lt|gt|quot|apos);/g, ''))) throw new Error(`bad text ${JSON.stringify(text)}`)
-      if (top !== root || text.trim() !== '') top.text += text.replace(/&([a-z]+);/g, (_, n: string) => ENTITIES[n])
+      if (top !== root) top.text += text.replace(/&([a-z]+);/g, (_, n: string) => ENTITIES[n])
+      else if (text.trim() !== '') throw new Error(`text outside the root element: ${JSON.stringify(text)}`)
     }
   }
-  if (TOKEN.lastIndex !== doc.length && doc.length > 0) throw new Error(`not the stat's XML at ${TOKEN.lastIndex}`)
+  if (pos !== doc.length) throw new Error(`not the stat's XML at ${pos}: ${JSON.stringify(doc.slice(pos, pos + 40))}`)
   if (open.length !== 1) throw new Error(`<${open[open.length - 1].name}> not closed`)
   if (root.children.length !== 1) throw new Error(`${root.children.length} root elements`)
   return root.children[0]
