@@ -7,7 +7,7 @@ import type { AppConf, HttpServerConf, MainConf, RtmpListener, RtmpServerConf } 
 import { syscallFailure } from './core/errno.js'
 import type { Logger } from './core/log.js'
 import { NodeMetrics } from './core/node-metrics.js'
-import { Hub } from './live/hub.js'
+import { Hub, streamKey } from './live/hub.js'
 import { selectServer } from './core/vhost.js'
 import type { LiveOptions } from './live/stream.js'
 import { LiveStages, type PlayRequest, type PublishRequest } from './live/stages.js'
@@ -161,6 +161,7 @@ export class EdgeNode {
       ...this.rtmpContext,
       serverName: this.serverName,
       rtmp: this.tree.rtmp,
+      published: (serverId, app, name) => this.hub.get(streamKey(serverId, app, name))?.hasPublisher === true,
       operations: (h, loc, path, query) => answerOperations(this.operations, h, loc, path, query),
     }
   }

@@ -2,6 +2,7 @@
 // PingOS's messages for bad values. Generic slots (flag, msec, sec, size, number, enum,
 // bitmask, string) mirror ngx_conf_set_*_slot; the rest mirror the PingOS handlers named
 // beside them.
+import { isIPv6 } from 'node:net'
 import { at, type Scope } from './scope.js'
 import type { Into } from './slots.js'
 import { ConfError } from '../core/errors.js'
@@ -387,7 +388,7 @@ export function parseCidr(text: string): CidrMatch | null {
     if (bits === null || bits > 32) return null
     return { kind: 'ipv4', octets, bits }
   }
-  if (addr.includes(':') && /^[0-9A-Fa-f:.]+$/.test(addr)) {
+  if (isIPv6(addr)) {
     const bits = bitsText === undefined ? 128 : parseNumber(bitsText)
     if (bits === null || bits > 128) return null
     return { kind: 'ipv6', address: addr.toLowerCase(), bits }

@@ -32,6 +32,8 @@ export interface FlvContext {
    * `domain` finds in the configuration now: a reload may have changed or removed it.
    */
   currentApp(listen: string, domain: string, app: string): AppConf | null
+  /** the stream has a publisher now (a HEAD's answer) */
+  published(serverId: string, app: string, name: string): boolean
 }
 
 /** Longest stream name PingOS accepts in an HTTP-FLV URL (§8.2). */
@@ -109,6 +111,12 @@ export class FlvLiveSession implements PlayClient {
     const logName = { ...this.logCtx, app: url.app, name: url.name }
     if (app === null) {
       this.refuse(404, `flv: no application "${url.app}"`, logName)
+      return
+    }
+    if (req.method === 'HEAD') {
+      // a HEAD asks whether the stream plays and starts nothing: no on_play, no pull (issue 12)
+      if (ctx.published(listener.serverId, url.app, url.name)) this.sendHead()
+      else this.refuse(404, `flv: HEAD of "${url.name}": not published`, logName)
       return
     }
     const timeoutMs = listener.defaultServer.timeoutMs

@@ -116,8 +116,10 @@ function parseHead(head: string, rest: Buffer): HttpRequest {
   let rawPath = q === -1 ? target : target.slice(0, q)
   if (/^https?:\/\//i.test(rawPath)) rawPath = rawPath.replace(/^https?:\/\/[^/]*/i, '') || '/'
   // the head is read as latin1 (one character per byte): a path is text in UTF-8, raw or escaped
-  const path = decodePath(Buffer.from(rawPath, 'latin1').toString('utf8'))
-  if (path === null || !path.startsWith('/')) throw new BadRequest(400, 'invalid request path')
+  const decoded = decodePath(Buffer.from(rawPath, 'latin1').toString('utf8'))
+  if (decoded === null || !decoded.startsWith('/')) throw new BadRequest(400, 'invalid request path')
+  const path = normalizePath(decoded)
+  if (path === null) throw new BadRequest(400, 'invalid request path')
   return {
     method: m[1],
     target,
@@ -127,4 +129,26 @@ function parseHead(head: string, rest: Buffer): HttpRequest {
     headers,
     rest,
   }
+}
+
+/**
+ * The path locations are matched against, as ngx_http_parse_complex_uri leaves it: slashes
+ * merged, `.` segments dropped, `..` taking the segment before it; null when it climbs above
+ * `/`. Matching the raw path would let `/x/../secret` or `//secret` past a location's rules.
+ */
+export function normalizePath(path: string): string | null {
+  const out: string[] = []
+  const parts = path.split('/')
+  for (let i = 1; i < parts.length; i++) {
+    const seg = parts[i]
+    const last = i === parts.length - 1
+    if (seg === '..') {
+      if (out.length === 0) return null
+      out.pop()
+      if (last) out.push('')
+    } else if (seg === '.' || (seg === '' && !last)) {
+      if (last) out.push('')
+    } else out.push(seg)
+  }
+  return `/${out.join('/')}`
 }

@@ -4,7 +4,7 @@
 // rtmp_control, sys_stat, edge_metrics), or 404 for handlers edge does not implement.
 import { createReadStream, statSync, type ReadStream, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
-import { join, normalize, posix } from 'node:path'
+import { join, normalize } from 'node:path'
 import type { AddHeader, HttpServerConf, LocationConf, LocationHandler } from '../conf/tree.js'
 import { accessAllowed } from '../core/access.js'
 import type { LogContext } from '../core/log.js'
@@ -227,11 +227,6 @@ export class HttpConnection {
     const keep = keepAlive(req)
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       this.notAllowed(req, [])
-      return
-    }
-    // nginx refuses a path that climbs above "/" (ngx_http_parse_complex_uri)
-    if (posix.normalize(req.path).startsWith('/..')) {
-      this.sendError(400, [], false)
       return
     }
     const rel = loc.alias !== null && loc.modifier !== '~' && loc.modifier !== '~*' ? req.path.slice(loc.path.length) : req.path

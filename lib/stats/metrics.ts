@@ -74,9 +74,9 @@ export function metricsText(node: StatNode, m: NodeMetrics): string {
   out.family('edge_players_joined_total', 'counter', 'Players that joined a stream, by protocol.',
     [[{ protocol: 'rtmp' }, m.playersJoined.rtmp], [{ protocol: 'flv' }, m.playersJoined.flv]])
   out.family('edge_publishers_joined_total', 'counter', 'Publishers that joined a stream.', [[{}, m.publishersJoined]])
-  out.family('edge_connections_accepted_total', 'counter', 'RTMP connections accepted.', [[{}, node.naccepted]])
-  out.family('edge_received_bytes_total', 'counter', 'Bytes read from accepted connections.', [[{}, node.bytesIn]])
-  out.family('edge_sent_bytes_total', 'counter', 'Bytes written to accepted connections.', [[{}, node.bytesOut]])
+  out.family('edge_rtmp_connections_accepted_total', 'counter', 'RTMP connections accepted.', [[{}, node.naccepted]])
+  out.family('edge_received_bytes_total', 'counter', "Bytes read from the node's connections: accepted ones (RTMP, HTTP) and relay legs'.", [[{}, node.bytesIn]])
+  out.family('edge_sent_bytes_total', 'counter', "Bytes sent on the node's connections: accepted ones (RTMP, HTTP) and relay legs'.", [[{}, node.bytesOut]])
 
   out.family('edge_relay_legs', 'gauge', 'Relay legs (pull: from an origin; push: to a target) by state.',
     kinds((kind) => LEG_STATES.map((state): Sample => [{ kind, state }, legs.filter((l) => l.kind === kind && l.legState === state).length])))

@@ -40,6 +40,8 @@ export interface StatStream {
   readonly app: string
   /** the last component of the stream name (§9.1) */
   readonly name: string
+  /** the whole stream name (JSON: what a player plays) */
+  readonly fullName: string
   /** ms since the stream was created */
   readonly time: number
   /** bits per second */
@@ -133,7 +135,9 @@ export class NodeStats {
     let bytesOut = this.closedOut
     for (const s of this.sockets) {
       bytesIn += s.bytesRead
-      bytesOut += s.bytesWritten
+      // bytesWritten counts what Node still buffers, and loses it if the socket is destroyed:
+      // only what left counts, so that the total never goes back
+      bytesOut += s.bytesWritten - s.writableLength
     }
     return [bytesIn, bytesOut]
   }
@@ -208,6 +212,7 @@ export class NodeStats {
       key: s.key,
       app: s.app,
       name: s.name.slice(s.name.lastIndexOf('/') + 1),
+      fullName: s.name,
       time: now - s.createdAt,
       bwIn: rates[0] * 8,
       bytesIn: t.bytesIn,

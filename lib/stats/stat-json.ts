@@ -36,7 +36,8 @@ function clientJson(c: StatClient): Record<string, Json> {
 function streamJson(s: StatStream, withClients: boolean): Record<string, Json> {
   return {
     app: s.app,
-    name: s.name,
+    // the whole name (the XML shows its last component, §9.1): what the player page plays
+    name: s.fullName,
     time: s.time,
     bw_in: s.bwIn,
     bytes_in: s.bytesIn,

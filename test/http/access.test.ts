@@ -46,6 +46,14 @@ t.test("an allowed client reaches the handler: the location's rules replace the 
   t.equal(header(res, 'content-type'), 'text/xml')
 })
 
+t.test('dot segments and doubled slashes reach the location they name, rules included (ngx_http_parse_complex_uri)', async (t) => {
+  for (const target of ['/x/../control/drop/client?srv=default', '/./control/drop/client?srv=default', '//control/drop/client?srv=default', '/stat/../control/drop/client?srv=default']) {
+    const res = await get(t, target)
+    t.equal(res.status, 403, `${target}: the /control location's rules`)
+  }
+  t.equal((await get(t, '/../stat')).status, 400, 'a path that climbs above / is refused')
+})
+
 t.test("a location without rules has the server's: deny 127.0.0.1", async (t) => {
   const res = await get(t, '/sys')
   t.equal(res.status, 403)

@@ -109,6 +109,17 @@ t.test('chunked_transfer_encoding off: raw body, no chunk framing', async (t) =>
   t.equal(c.tags[0]?.typeId, MSG_DATA_AMF0, 'the first tag is script data')
 })
 
+t.test('HEAD of a published stream: the 200 head of a play, no body, then close (issue 12: no play)', async (t) => {
+  await untilTag(await request(t, '/live/s1'))
+  const c = await RawHttpClient.request(httpPort, '/live/s1', { method: 'HEAD' })
+  t.teardown(() => c.close())
+  const res = await c.response({ head: true })
+  t.equal(res.statusLine, 'HTTP/1.1 200 OK')
+  t.equal(Object.fromEntries(res.headers)['Content-Type'], 'video/x-flv')
+  await c.waitClosed()
+  t.equal(c.unread().length, 0, 'no FLV bytes after the head')
+})
+
 t.test('an HTTP/1.0 request gets no chunking', async (t) => {
   const c = await request(t, '/flv/s1?app=live', { version: 'HTTP/1.0' })
   await untilTag(c)

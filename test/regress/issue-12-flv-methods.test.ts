@@ -1,6 +1,7 @@
 // Issue 12: a request with a method other than GET or HEAD on an HTTP-FLV location is answered
 // as nginx's content handlers answer a method they do not serve (405 Not Allowed, nginx's error
-// page, the connection kept), with the module's CORS headers; it never plays. PingOS's handler
+// page, the connection kept), with the module's CORS headers; it never plays. A HEAD answers
+// whether the stream is published now, and starts nothing either. PingOS's handler
 // checks no method and plays them all (docs/compat.md). "Never plays" is read where a play
 // would show: the on_play server gets no request, the origin no connection, the log no play.
 import { once } from 'node:events'
@@ -63,6 +64,18 @@ t.test('a request with a body: 405, then the connection is closed (its body is n
   t.equal(Object.fromEntries(res.headers).Connection, 'close')
   await c.waitClosed()
   t.equal(c.unread().length, 0, 'nothing answers the body')
+})
+
+t.test('HEAD of a stream nobody publishes: 404 with the CORS headers and no body, no play', async (t) => {
+  const c = await RawHttpClient.request(httpPort, '/live/x.flv', { method: 'HEAD' })
+  t.teardown(() => c.close())
+  const res = await c.response({ head: true })
+  t.equal(res.statusLine, 'HTTP/1.1 404 Not Found')
+  t.equal(Object.fromEntries(res.headers)['Access-Control-Allow-Origin'], '*')
+  t.equal(Object.fromEntries(res.headers).Connection, 'keep-alive')
+  // the next request on the connection is answered first thing: no error page body came before it
+  c.send('OPTIONS /live/x.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  t.equal((await c.response()).statusLine, 'HTTP/1.1 405 Not Allowed', 'the next response follows the head at once')
 })
 
 t.test('none of them played: no on_play request, no origin connection, no play logged', async (t) => {
