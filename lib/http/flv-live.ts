@@ -114,7 +114,7 @@ export class FlvLiveSession implements PlayClient {
       return
     }
     if (req.method === 'HEAD') {
-      // a HEAD asks whether the stream plays and starts nothing: no on_play, no pull (issue 12)
+      // a HEAD asks whether the stream plays and starts nothing (issue 12): no on_play, no pull
       if (ctx.published(listener.serverId, url.app, url.name)) this.sendHead()
       else this.refuse(404, `flv: HEAD of "${url.name}": not published`, logName)
       return

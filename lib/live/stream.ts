@@ -294,6 +294,8 @@ export class LiveStream implements StreamView {
       }
       return
     }
+    // counted once per frame, not per player write: the fan-out loop stays as it was
+    this.traffic.bytesOut += msg.payload.length * this.players.length
     // Backwards: a player removed during the loop swaps in the last one, already served.
     if (this.cache !== null) {
       this.cache.push(frame)
@@ -488,7 +490,6 @@ export class LiveStream implements StreamView {
       pl.metaVersion = this.metaVersion
       pl.sink.writeFrame(this.metadata)
     }
-    this.traffic.bytesOut += frame.msg.payload.length
     pl.sink.writeFrame(frame)
   }
 }

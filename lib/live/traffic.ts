@@ -6,6 +6,6 @@ export class Traffic {
   bytesIn = 0
   audioIn = 0
   videoIn = 0
-  /** payload bytes written to players (push legs and recorders included) */
+  /** payload bytes of the frames fanned out, times the players they went to (push legs and recorders included) */
   bytesOut = 0
 }
