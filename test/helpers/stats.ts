@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import type { Test } from 'tap'
 import { freePort, publish, startEdge, startLiveEdge, type EdgeProcess, type LiveEdge } from './node.js'
+import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
+import { mediaCount, playerH, playerR, type PlayerR } from './pull-scenarios.js'
 import { RawHttpClient, type RawResponse } from './raw-http.js'
 
 /** bound on a publish or a play reaching a log line, and on media reaching a player */
@@ -258,4 +260,22 @@ export async function statWhen(node: StatEdge, pred: (rtmp: XmlElement) => boole
 /** A predicate: stream `name` lists `n` clients. */
 export function listsClients(name: string, n: number): (rtmp: XmlElement) => boolean {
   return (rtmp) => streamsOf(rtmp).some((s) => textOf(s, 'name') === name && all(s, 'client').length === n)
+}
+
+/**
+ * Observed §15's node: `live` pulls from an origin (another edge with ffmpeg publishing), `push`
+ * pushes to a target (another edge); an HTTP-FLV player starts the pull, then an RTMP player joins.
+ */
+export async function section15Node(t: Test): Promise<{ origin: Origin, target: LiveEdge, node: StatEdge, h: RawHttpClient, r: PlayerR }> {
+  const origin = await startOrigin(t)
+  const target = await startLiveEdge(t)
+  const node = await startStatEdge(t, {
+    live: `pull rtmp://127.0.0.1:${origin.rtmpPort} app=live;`,
+    push: `push rtmp://127.0.0.1:${target.rtmpPort} app=live;`,
+  })
+  const h = await playerH(t, node.httpPort, { target: '/flv/cam1?app=live' })
+  await h.until(() => h.tags.some((tag) => tag.typeId === MSG_VIDEO), STAT_WAIT_MS, 'video at the HTTP-FLV player')
+  const r = await playerR(t, node.rtmpPort, { name: 'cam1' })
+  await r.client.until(() => mediaCount(r.client) > 0, STAT_WAIT_MS, 'media at the RTMP player')
+  return { origin, target, node, h, r }
 }

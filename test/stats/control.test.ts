@@ -7,14 +7,11 @@
 // Where edge deliberately differs: the Server header and the error-page footer carry edge's
 // name, so the 500 page is 175 bytes where PingOS's is 177.
 import t, { type Test } from 'tap'
-import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import { errorPage } from '../helpers/expected.js'
-import { startLiveEdge } from '../helpers/node.js'
 import { clientIdFromLog } from '../helpers/notify.js'
 import { pacedPublisher } from '../helpers/push-scenarios.js'
-import { mediaCount, playerH, playerR } from '../helpers/pull-scenarios.js'
 import { RawHttpClient, type RawResponse } from '../helpers/raw-http.js'
-import { listsClients, startOrigin, startStatEdge, STAT_WAIT_MS, statWhen } from '../helpers/stats.js'
+import { listsClients, section15Node, STAT_WAIT_MS, statWhen } from '../helpers/stats.js'
 
 /** bound on a dropped session seeing its connection closed */
 const CLOSE_WAIT_MS = 5000
@@ -43,16 +40,7 @@ async function ask(port: number, target: string): Promise<{ res: RawResponse, cl
 }
 
 t.test('rtmp_control: the rows of observed §15', async (t) => {
-  const origin = await startOrigin(t)
-  const target = await startLiveEdge(t)
-  const node = await startStatEdge(t, {
-    live: `pull rtmp://127.0.0.1:${origin.rtmpPort} app=live;`,
-    push: `push rtmp://127.0.0.1:${target.rtmpPort} app=live;`,
-  })
-  const h = await playerH(t, node.httpPort, { target: '/flv/cam1?app=live' })
-  await h.until(() => h.tags.some((tag) => tag.typeId === MSG_VIDEO), STAT_WAIT_MS, 'video at the HTTP-FLV player')
-  const r = await playerR(t, node.rtmpPort, { name: 'cam1' })
-  await r.client.until(() => mediaCount(r.client) > 0, STAT_WAIT_MS, 'media at the RTMP player')
+  const { target, node, h, r } = await section15Node(t)
   const rId = await clientIdFromLog(node.edge, r.client.socket.localPort ?? 0)
   const pub = await pacedPublisher(t, node.rtmpPort, 'push', 'p1')
   await node.edge.waitForLog(/push: publishing, app: push, name: p1/, STAT_WAIT_MS)

@@ -9,14 +9,13 @@
 // order, the flags and which optional elements are present), then the values that can match:
 // ids, addresses, flashvers, counts, and <meta> against what ffprobe reads of each source.
 import t from 'tap'
-import { MSG_VIDEO } from '../../lib/rtmp/constants.js'
 import { runProcess } from '../helpers/edge.js'
-import { startLiveEdge, TEST_MEDIA } from '../helpers/node.js'
+import { TEST_MEDIA } from '../helpers/node.js'
 import { clientIdFromLog } from '../helpers/notify.js'
-import { FFPROBE, FFPROBE_TIMEOUT_MS, mediaCount, PLAYER_R_FLASHVER, playerH, playerR } from '../helpers/pull-scenarios.js'
+import { FFPROBE, FFPROBE_TIMEOUT_MS, PLAYER_R_FLASHVER } from '../helpers/pull-scenarios.js'
 import { header } from '../helpers/raw-http.js'
 import {
-  clientsOf, one, parseStatXml, publishEncoded, skeleton, startOrigin, startStatEdge, STAT_WAIT_MS, statWhen, streamNamed,
+  clientsOf, one, parseStatXml, publishEncoded, section15Node, skeleton, STAT_WAIT_MS, statWhen, streamNamed,
   streamsOf, textOf, listsClients, type XmlElement,
 } from '../helpers/stats.js'
 
@@ -119,17 +118,8 @@ function metaLine(doc: string, stream: XmlElement): string {
 }
 
 t.test('§15: pull leg, push leg, RTMP and HTTP-FLV players: the document element by element', async (t) => {
-  const origin = await startOrigin(t)
-  const target = await startLiveEdge(t)
-  const node = await startStatEdge(t, {
-    live: `pull rtmp://127.0.0.1:${origin.rtmpPort} app=live;`,
-    push: `push rtmp://127.0.0.1:${target.rtmpPort} app=live;`,
-  })
   // §15's order: the HTTP-FLV player starts the pull, the RTMP player joins, then p1 is published
-  const h = await playerH(t, node.httpPort, { target: '/flv/cam1?app=live' })
-  await h.until(() => h.tags.some((tag) => tag.typeId === MSG_VIDEO), STAT_WAIT_MS, 'video at the HTTP-FLV player')
-  const r = await playerR(t, node.rtmpPort, { name: 'cam1' })
-  await r.client.until(() => mediaCount(r.client) > 0, STAT_WAIT_MS, 'media at the RTMP player')
+  const { target, node, h, r } = await section15Node(t)
   publishEncoded(t, `rtmp://127.0.0.1:${node.rtmpPort}/push/p1`)
   await node.edge.waitForLog(/push: publishing, app: push, name: p1/, STAT_WAIT_MS)
   await target.edge.waitForLog("publish: name='p1'", STAT_WAIT_MS)
