@@ -35,7 +35,7 @@ const RULES: readonly [string, readonly Allowed[]][] = [
   ['lib/relay/', [node, core, { target: 'lib/live/' }, { target: 'lib/rtmp/client-session' }, { target: 'lib/flv/client' },
     { target: 'lib/notify/' }, { target: 'lib/relay/' }, { target: 'lib/media/' }, { target: 'lib/stages' }, treeTypes]],
   ['lib/http/', [node, core, { target: 'lib/flv/' }, { target: 'lib/stages' }, { target: 'lib/live/', typeOnly: true },
-    { target: 'lib/http/' }, { target: 'lib/media/' }, treeTypes]],
+    { target: 'lib/http/' }, { target: 'lib/media/' }, { target: 'lib/stats/operations', typeOnly: true }, treeTypes]],
   ['lib/record/', [node, core, { target: 'lib/live/', typeOnly: true }, treeTypes, { target: 'lib/media/' }, { target: 'lib/flv/' },
     { target: 'lib/stages' }, { target: 'lib/notify/' }, { target: 'lib/record/' }]],
   ['lib/stats/', [node, core, { target: 'lib/live/', typeOnly: true }, { target: 'lib/media/' }, { target: 'lib/amf/', typeOnly: true },

@@ -2,18 +2,11 @@
 // decides, no matching rule allows. IPv4-mapped IPv6 addresses count as IPv4.
 import { BlockList, isIPv6 } from 'node:net'
 
-/** One BlockList per IPv6 rule: it compares addresses in any spelling under the prefix length. */
-const subnets = new Map<string, BlockList>()
-
-function ipv6Subnet(address: string, bits: number): BlockList {
-  const key = `${address}/${bits}`
-  let list = subnets.get(key)
-  if (list === undefined) {
-    list = new BlockList()
-    list.addSubnet(address, bits, 'ipv6')
-    subnets.set(key, list)
-  }
-  return list
+/** `ip` is under `address/bits`, whichever way each is spelled (checked per connection, not per message). */
+function inIPv6Subnet(ip: string, address: string, bits: number): boolean {
+  const list = new BlockList()
+  list.addSubnet(address, bits, 'ipv6')
+  return list.check(ip, 'ipv6')
 }
 
 /** The shape of a rule as the config tree holds it (structural, so core needs no conf import). */
@@ -41,7 +34,7 @@ export function accessAllowed(rules: readonly AccessRuleLike[], action: 'publish
       const base = ((m.octets[0] << 24) | (m.octets[1] << 16) | (m.octets[2] << 8) | m.octets[3]) >>> 0
       const mask = m.bits === 0 ? 0 : (0xffffffff << (32 - m.bits)) >>> 0
       if (((value & mask) >>> 0) === ((base & mask) >>> 0)) return r.allow
-    } else if (m.kind === 'ipv6' && isIPv6(ip) && ipv6Subnet(m.address, m.bits).check(ip, 'ipv6')) {
+    } else if (m.kind === 'ipv6' && isIPv6(ip) && inIPv6Subnet(ip, m.address, m.bits)) {
       return r.allow
     }
   }

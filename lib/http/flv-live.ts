@@ -146,10 +146,15 @@ export class FlvLiveSession implements PlayClient {
       serverPort: String(s.localPort ?? ''),
       listen: listener.address.text,
     }, app, server, this)
-    this.request = play
-    ctx.play(play, (failure) => {
-      if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`, logName)
-      else this.out.flush() // the cached burst goes out now, not after the merge delay
+    this.enter(play, logName)
+  }
+
+  /** Run the play pipeline for `req`; once it plays, the cached burst goes out (not after the merge delay). */
+  private enter(req: PlayRequest, logCtx: LogContext): void {
+    this.request = req
+    this.ctx.play(req, (failure) => {
+      if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`, logCtx)
+      else this.out.flush()
     })
   }
 
@@ -230,12 +235,7 @@ export class FlvLiveSession implements PlayClient {
       this.close(`application "${old.info.app}" was removed by a reload`)
       return
     }
-    const req: PlayRequest = new StageRequest('play', { ...old.info, name, pargs: q === -1 ? '' : target.slice(q + 1) }, app, old.server, this)
-    this.request = req
-    this.ctx.play(req, (failure) => {
-      if (failure !== null) this.refuse(failure.httpStatus, `flv: play refused: ${failure.code}`)
-      else this.out.flush()
-    })
+    this.enter(new StageRequest('play', { ...old.info, name, pargs: q === -1 ? '' : target.slice(q + 1) }, app, old.server, this), this.logCtx)
   }
 
   private leave(): void {

@@ -5,9 +5,10 @@
 import { createReadStream, statSync, type ReadStream, type Stats } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join, normalize } from 'node:path'
-import type { AddHeader, HttpServerConf, LocationConf, LocationHandler } from '../conf/tree.js'
+import type { AddHeader, HttpServerConf, LocationConf } from '../conf/tree.js'
 import { accessAllowed } from '../core/access.js'
 import type { LogContext } from '../core/log.js'
+import type { OperationsAnswer, OperationsHandler } from '../stats/operations.js'
 import { selectServer } from '../core/vhost.js'
 import { FlvLiveSession, type FlvContext } from './flv-live.js'
 import { BadRequest, HTTP_MAX_HEAD_BYTES, RequestHeadReader, type HttpRequest } from './request.js'
@@ -19,14 +20,6 @@ export const HTTP_HEADER_TIMEOUT_MS = 60_000
 export const HTTP_SEND_TIMEOUT_MS = 60_000
 /** lingering_timeout (nginx default 5s): after a last response, how long the client may keep the connection */
 export const HTTP_LINGERING_TIMEOUT_MS = 5000
-
-/** An operations location's handler (rtmp_stat, rtmp_control, sys_stat, edge_metrics). */
-export type OperationsHandler = Extract<LocationHandler, { args: readonly string[] }>
-
-/** Its answer: 200 with a body (no Content-Type when `type` is null, as rtmp_control), or an error page. */
-export type OperationsAnswer =
-  | { readonly status: 200, readonly type: string | null, readonly body: string }
-  | { readonly status: 404 | 500, readonly why: string }
 
 export interface HttpContext extends FlvContext {
   /** the node answers an operations location's request */

@@ -90,3 +90,25 @@ export function audioMeta(header: Buffer | null): AudioMeta {
   }
   return { codec, profile: '', channels: (header[0] & 1) + 1, sampleRate: FLV_RATES[(header[0] >> 2) & 3] }
 }
+
+/** A field rtmp_stat shows, by its element name (and JSON key), in nginx-rtmp's order. */
+export type StatField = readonly [name: string, value: string | number]
+
+/** The <video> fields: the size and rate always, the codec's when known (<compat> goes with <level>, as nginx-rtmp). */
+export function videoFields(v: VideoMeta): StatField[] {
+  const f: StatField[] = [['width', v.width], ['height', v.height], ['frame_rate', v.frameRate]]
+  if (v.codec !== '') f.push(['codec', v.codec])
+  if (v.profile !== '') f.push(['profile', v.profile])
+  if (v.level !== '') f.push(['compat', v.compat], ['level', v.level])
+  return f
+}
+
+/** The <audio> fields that are known. */
+export function audioFields(a: AudioMeta): StatField[] {
+  const f: StatField[] = []
+  if (a.codec !== '') f.push(['codec', a.codec])
+  if (a.profile !== '') f.push(['profile', a.profile])
+  if (a.channels > 0) f.push(['channels', a.channels])
+  if (a.sampleRate > 0) f.push(['sample_rate', a.sampleRate])
+  return f
+}

@@ -7,6 +7,10 @@ import type { NodeStats } from './snapshot.js'
 import { statJson, sysStatJson } from './stat-json.js'
 import { statXml } from './stat-xml.js'
 
+/** An operations location's handler (rtmp_stat, rtmp_control, sys_stat, edge_metrics). */
+export type OperationsHandler = Extract<LocationHandler, { args: readonly string[] }>
+
+/** Its answer: 200 with a body (no Content-Type when `type` is null, as rtmp_control), or an error page. */
 export type OperationsAnswer =
   | { readonly status: 200, readonly type: string | null, readonly body: string }
   | { readonly status: 404 | 500, readonly why: string }
@@ -22,7 +26,7 @@ export interface Operations extends ControlTargets {
 /** Prometheus text exposition format 0.0.4 */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
-export function answerOperations(ops: Operations, h: Extract<LocationHandler, { args: readonly string[] }>, loc: LocationConf, path: string, query: string): OperationsAnswer {
+export function answerOperations(ops: Operations, h: OperationsHandler, loc: LocationConf, path: string, query: string): OperationsAnswer {
   switch (h.kind) {
     case 'rtmp_stat': {
       const node = ops.stats.snapshot(ops.tree())

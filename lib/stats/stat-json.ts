@@ -1,6 +1,6 @@
 // The same data as JSON: rtmp_stat's (`?format=json` or `rtmp_stat_format json`, the name
 // nginx-http-flv-module gives it; what the player page reads) and sys_stat's (§9.3).
-import type { StreamMeta } from './meta.js'
+import { audioFields, videoFields, type StreamMeta } from './meta.js'
 import type { StatClient, StatNode, StatStream } from './snapshot.js'
 import { builtText, compilerText, NGINX_RTMP_VERSION, NGINX_VERSION } from './stat-xml.js'
 
@@ -8,20 +8,13 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 function metaJson(m: StreamMeta | null): Json {
   if (m === null) return null
-  const v = m.video
-  const a = m.audio
-  const video: Record<string, Json> = { width: v.width, height: v.height, frame_rate: v.frameRate }
-  if (v.codec !== '') video.codec = v.codec
-  if (v.profile !== '') video.profile = v.profile
-  // with the level, as the XML's <compat>
-  if (v.level !== '') video.compat = v.compat
-  if (v.level !== '') video.level = v.level
-  const audio: Record<string, Json> = {}
-  if (a.codec !== '') audio.codec = a.codec
-  if (a.profile !== '') audio.profile = a.profile
-  if (a.channels > 0) audio.channels = a.channels
-  if (a.sampleRate > 0) audio.sample_rate = a.sampleRate
-  return { video: v.codec === '' && v.width === 0 ? null : video, audio: a.codec === '' ? null : audio }
+  const video = videoFields(m.video)
+  const audio = audioFields(m.audio)
+  // a track nothing is known of is null (the XML has an empty element)
+  return {
+    video: m.video.codec === '' && m.video.width === 0 ? null : Object.fromEntries(video),
+    audio: audio.length === 0 ? null : Object.fromEntries(audio),
+  }
 }
 
 function clientJson(c: StatClient): Record<string, Json> {

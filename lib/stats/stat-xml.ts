@@ -1,6 +1,6 @@
 // rtmp_stat's XML (§9.1, observed §9 and §15): PingOS's layout (streams grouped by serverid, no
 // <application> level), CRLF line ends, elements in nginx-rtmp's order and line breaks.
-import type { StreamMeta } from './meta.js'
+import { audioFields, videoFields, type StatField, type StreamMeta } from './meta.js'
 import type { StatClient, StatNode, StatStream } from './snapshot.js'
 
 /** What nginx-rtmp's stat shows for the server and module versions (the `Server` header's nginx) */
@@ -108,18 +108,6 @@ function client(c: StatClient): string {
 }
 
 function meta(m: StreamMeta): string {
-  const v = m.video
-  const a = m.audio
-  let x = `<meta><video><width>${v.width}</width><height>${v.height}</height><frame_rate>${v.frameRate}</frame_rate>`
-  if (v.codec !== '') x += `<codec>${xmlText(v.codec)}</codec>`
-  if (v.profile !== '') x += `<profile>${v.profile}</profile>`
-  // with the level, as nginx-rtmp: the constraint flags byte is 0 for High and Main
-  if (v.level !== '') x += `<compat>${v.compat}</compat>`
-  if (v.level !== '') x += `<level>${v.level}</level>`
-  x += '</video><audio>'
-  if (a.codec !== '') x += `<codec>${a.codec}</codec>`
-  if (a.profile !== '') x += `<profile>${a.profile}</profile>`
-  if (a.channels > 0) x += `<channels>${a.channels}</channels>`
-  if (a.sampleRate > 0) x += `<sample_rate>${a.sampleRate}</sample_rate>`
-  return `${x}</audio></meta>`
+  const elements = (fields: readonly StatField[]): string => fields.map(([k, v]) => `<${k}>${typeof v === 'string' ? xmlText(v) : v}</${k}>`).join('')
+  return `<meta><video>${elements(videoFields(m.video))}</video><audio>${elements(audioFields(m.audio))}</audio></meta>`
 }
